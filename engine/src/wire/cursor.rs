@@ -126,7 +126,7 @@ impl<'a> Writer<'a> {
 
     /// The bytes written so far.
     pub(crate) fn written(&self) -> &[u8] {
-        &self.buf[..self.pos]
+        self.buf.get(..self.pos).unwrap_or_default()
     }
 }
 

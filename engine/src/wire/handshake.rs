@@ -32,12 +32,16 @@ pub struct Handshake {
 impl Handshake {
     /// Our handshake, signed by `signer`.
     pub fn new(signer: &SigningKey) -> Handshake {
+        let [c0, c1, c2, c3] = CAPABILITIES.to_be_bytes();
+        let prefix = [PROTOCOL_VERSION, 0, 0, 0, c0, c1, c2, c3];
+        let mut signed = [0u8; SIGNED_LEN];
+        copy_into(
+            &mut signed,
+            prefix.iter().chain(PublicKey::of(signer).as_bytes()),
+        );
+        let signature = sign(signer, &signed);
         let mut bytes = [0u8; HANDSHAKE_LEN];
-        let (signed, signature) = bytes.split_at_mut(SIGNED_LEN);
-        signed[0] = PROTOCOL_VERSION;
-        signed[4..8].copy_from_slice(&CAPABILITIES.to_be_bytes());
-        signed[8..].copy_from_slice(PublicKey::of(signer).as_bytes());
-        signature.copy_from_slice(&sign(signer, signed));
+        copy_into(&mut bytes, signed.iter().chain(&signature));
         Handshake { bytes }
     }
 
@@ -57,7 +61,8 @@ impl Handshake {
 
     /// The protocol version byte.
     pub fn version(&self) -> u8 {
-        self.bytes[0]
+        let [version, ..] = self.bytes;
+        version
     }
 
     /// The capabilities word.
@@ -69,7 +74,7 @@ impl Handshake {
     /// The public key the sender presents.
     pub fn public_key(&self) -> PublicKey {
         let mut key = [0u8; 32];
-        key.copy_from_slice(&self.bytes[8..SIGNED_LEN]);
+        copy_into(&mut key, self.bytes.iter().skip(8));
         PublicKey(key)
     }
 
@@ -102,6 +107,11 @@ impl Handshake {
         }
         Ok(key)
     }
+}
+
+/// Fills `dst` from `src`, stopping at whichever ends first.
+fn copy_into<'a>(dst: &mut [u8], src: impl Iterator<Item = &'a u8>) {
+    dst.iter_mut().zip(src).for_each(|(d, s)| *d = *s);
 }
 
 impl std::fmt::Debug for Handshake {

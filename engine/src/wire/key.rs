@@ -57,7 +57,7 @@ impl std::fmt::Display for PublicKey {
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for byte in &self.0[..4] {
+        for byte in self.0.iter().take(4) {
             write!(f, "{byte:02x}")?;
         }
         f.write_str("…")

@@ -18,6 +18,18 @@
 //! * [`Handshake`]: the 104-byte greeting that opens every peering.
 //! * [`Deframer`]: splits a byte stream into whole frames.
 
+// Parsing must never panic on input bytes: enforce it mechanically.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable
+    )
+)]
+
 mod announcement;
 mod bootstrap;
 mod broadcast;
