@@ -10,7 +10,14 @@
 //!
 //! * [`wire`]: zero-copy frame views, encoders, the handshake and the signed
 //!   payloads. Parsing never panics and never allocates for traffic frames.
+//! * [`control`]: the sans-IO protocol state machine (spanning tree, SNEK,
+//!   wakeup broadcasts, keepalives) and the routing table it publishes.
+//! * [`forward`]: the forwarding plane per-core workers run: input split
+//!   into frames in place, traffic routed from the published table and
+//!   queued per output peering, protocol frames handed to the control plane.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod control;
+pub mod forward;
 pub mod wire;

@@ -1,0 +1,153 @@
+//! SNEK path entries, one per bootstrapping key, sorted by key.
+
+use super::NextHop;
+use crate::control::announcement::Root;
+use crate::control::peers::Port;
+use crate::control::time::{Millis, PATH_EXPIRY};
+use crate::wire::{PublicKey, Watermark};
+
+/// A path set up by a bootstrap that passed through this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathEntry {
+    /// The bootstrapping node's key.
+    pub key: PublicKey,
+    /// The port the bootstrap came from: the way back to `key`.
+    pub source: Port,
+    /// Where the bootstrap was forwarded ([`NextHop::Local`] when it ended
+    /// here).
+    pub destination: NextHop,
+    /// The bootstrap's sequence (its sender's clock).
+    pub seq: u64,
+    /// The root the bootstrapping node followed.
+    pub root: Root,
+    /// When the bootstrap was last seen.
+    pub last_seen: Millis,
+}
+
+impl PathEntry {
+    /// Whether it has not expired at `now`.
+    pub fn is_live(&self, now: Millis) -> bool {
+        !now.has_elapsed(self.last_seen, PATH_EXPIRY)
+    }
+
+    /// The watermark a frame routed by this entry carries.
+    pub fn watermark(&self) -> Watermark {
+        Watermark {
+            key: self.key,
+            seq: self.seq,
+        }
+    }
+}
+
+/// The path entries, sorted by key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PathIndex {
+    entries: Vec<PathEntry>,
+}
+
+impl PathIndex {
+    fn position(&self, key: &PublicKey) -> Result<usize, usize> {
+        self.entries.binary_search_by(|e| e.key.cmp(key))
+    }
+
+    pub(crate) fn get(&self, key: &PublicKey) -> Option<&PathEntry> {
+        self.position(key).ok().map(|i| &self.entries[i])
+    }
+
+    /// Stores `entry`, returning the entry it replaced.
+    pub(crate) fn upsert(&mut self, entry: PathEntry) -> Option<PathEntry> {
+        match self.position(&entry.key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i], entry)),
+            Err(i) => {
+                self.entries.insert(i, entry);
+                None
+            }
+        }
+    }
+
+    /// Removes the entries `doomed` picks, returning their keys in order.
+    pub(crate) fn remove_where(
+        &mut self,
+        mut doomed: impl FnMut(&PathEntry) -> bool,
+    ) -> Vec<PublicKey> {
+        let mut removed = Vec::new();
+        self.entries.retain(|e| {
+            let remove = doomed(e);
+            if remove {
+                removed.push(e.key);
+            }
+            !remove
+        });
+        removed
+    }
+
+    /// The entries with keys at or above `key`, in order.
+    pub(crate) fn at_or_above(&self, key: &PublicKey) -> &[PathEntry] {
+        let start = self.entries.partition_point(|e| e.key < *key);
+        &self.entries[start..]
+    }
+
+    /// All entries in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &PathEntry> {
+        self.entries.iter()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(byte: u8, seq: u64) -> PathEntry {
+        PathEntry {
+            key: PublicKey([byte; 32]),
+            source: 1,
+            destination: NextHop::Local,
+            seq,
+            root: Root {
+                key: PublicKey([9; 32]),
+                seq: 1,
+            },
+            last_seen: Millis(1_000),
+        }
+    }
+
+    #[test]
+    fn stays_sorted_and_replaces_by_key() {
+        let mut index = PathIndex::default();
+        assert_eq!(index.upsert(entry(5, 1)), None);
+        assert_eq!(index.upsert(entry(2, 1)), None);
+        assert_eq!(index.upsert(entry(7, 1)), None);
+        assert_eq!(index.upsert(entry(5, 2)), Some(entry(5, 1)));
+        let keys: Vec<u8> = index.iter().map(|e| e.key.0[0]).collect();
+        assert_eq!(keys, vec![2, 5, 7]);
+        assert_eq!(index.get(&PublicKey([5; 32])).map(|e| e.seq), Some(2));
+        let from: Vec<u8> = index
+            .at_or_above(&PublicKey([3; 32]))
+            .iter()
+            .map(|e| e.key.0[0])
+            .collect();
+        assert_eq!(from, vec![5, 7]);
+    }
+
+    #[test]
+    fn expiry_is_ten_seconds() {
+        let e = entry(1, 1);
+        assert!(e.is_live(Millis(10_999)));
+        assert!(!e.is_live(Millis(11_000)));
+    }
+
+    #[test]
+    fn remove_where_reports_removed_keys() {
+        let mut index = PathIndex::default();
+        for byte in 1..=4 {
+            index.upsert(entry(byte, u64::from(byte)));
+        }
+        let removed = index.remove_where(|e| e.seq % 2 == 0);
+        assert_eq!(removed, vec![PublicKey([2; 32]), PublicKey([4; 32])]);
+        assert_eq!(index.len(), 2);
+    }
+}

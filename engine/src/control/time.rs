@@ -1,0 +1,96 @@
+//! Time as the caller passes it in, and the protocol's timer values.
+
+use std::time::Duration;
+
+/// Milliseconds on the caller's clock.
+///
+/// The runtime passes Unix milliseconds from the system clock; a simulator
+/// passes virtual time (starting at a fixed epoch such as
+/// `1_700_000_000_000`). Bootstrap and broadcast sequence numbers are taken
+/// from it, so it should only move forward.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Millis(pub u64);
+
+impl Millis {
+    /// `self + duration`, saturating at the end of time.
+    pub fn saturating_add(self, duration: Duration) -> Millis {
+        Millis(self.0.saturating_add(duration_ms(duration)))
+    }
+
+    /// `self - duration`, saturating at zero.
+    pub fn saturating_sub(self, duration: Duration) -> Millis {
+        Millis(self.0.saturating_sub(duration_ms(duration)))
+    }
+
+    /// Time elapsed from `earlier` to `self`; zero if `earlier` is later.
+    pub fn saturating_since(self, earlier: Millis) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+
+    /// Whether at least `duration` has passed from `earlier` to `self`.
+    pub fn has_elapsed(self, earlier: Millis, duration: Duration) -> bool {
+        self.saturating_since(earlier) >= duration
+    }
+}
+
+/// Whole milliseconds in `duration`, saturating at `u64::MAX`.
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Send a keepalive on a peering when nothing else was sent for this long.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(3);
+/// A peer is dead when nothing was received from it for this long.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(5);
+/// A root re-announces itself, with its sequence plus one, this often.
+pub const ROOT_ANNOUNCE_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// A peer's announcement stops being a parent candidate after this long.
+pub const ANNOUNCEMENT_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+/// SNEK maintenance (path expiry, descending check, bootstraps) runs this often.
+pub const SNEK_TICK: Duration = Duration::from_secs(1);
+/// A node with a parent bootstraps this often (sooner after a change).
+pub const BOOTSTRAP_INTERVAL: Duration = Duration::from_secs(5);
+/// A SNEK path entry expires when not refreshed for this long.
+pub const PATH_EXPIRY: Duration = Duration::from_secs(10);
+/// Cached coordinates are used for this long after they were learned.
+pub const COORDS_CACHE_LIFETIME: Duration = Duration::from_secs(60);
+/// A node floods a wakeup broadcast this often.
+pub const BROADCAST_INTERVAL: Duration = Duration::from_secs(60);
+/// A repeat broadcast from the same key within this long is ignored.
+pub const BROADCAST_FILTER: Duration = Duration::from_secs(30);
+/// A seen broadcast is forgotten after this long.
+pub const BROADCAST_EXPIRY: Duration = Duration::from_secs(180);
+/// After bad news from the parent, parent selection waits this long.
+pub const REPARENT_WAIT: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        assert_eq!(
+            Millis(5).saturating_sub(Duration::from_millis(9)),
+            Millis(0)
+        );
+        assert_eq!(
+            Millis(u64::MAX - 1).saturating_add(Duration::from_secs(1)),
+            Millis(u64::MAX)
+        );
+        assert_eq!(
+            Millis(1_000).saturating_add(Duration::from_millis(250)),
+            Millis(1_250)
+        );
+        assert_eq!(
+            Millis(3).saturating_since(Millis(10)),
+            Duration::from_millis(0)
+        );
+    }
+
+    #[test]
+    fn elapsed_is_inclusive() {
+        let start = Millis(1_000);
+        assert!(!Millis(3_999).has_elapsed(start, KEEPALIVE_INTERVAL));
+        assert!(Millis(4_000).has_elapsed(start, KEEPALIVE_INTERVAL));
+    }
+}

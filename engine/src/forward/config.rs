@@ -1,0 +1,80 @@
+//! Sizes and bounds of the forwarding plane.
+
+use crate::wire::MAX_FRAME_LEN;
+
+/// Sizes and bounds of a [`Fabric`](super::Fabric) and its workers.
+///
+/// Every queue of the forwarding plane is bounded by one of these; each
+/// field says what happens at its bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardConfig {
+    /// Number of workers (one per forwarding thread).
+    pub workers: usize,
+    /// Bytes of each peering's input buffer, the most one read can bring
+    /// in. At least two maximum frames, so that a partial frame always
+    /// leaves room for the rest of it.
+    pub input_buffer_len: usize,
+    /// Most bytes of traffic waiting to be written on one peering. A
+    /// traffic frame that would go past it is dropped and counted against
+    /// that peering ([`DropCause::OutputFull`](super::DropCause::OutputFull)).
+    pub traffic_lane_len: usize,
+    /// Most bytes of protocol frames waiting to be written on one peering.
+    /// Protocol frames are never dropped: a peering past this bound is not
+    /// reading and is marked broken
+    /// ([`PeeringError::ProtocolBacklog`](super::PeeringError::ProtocolBacklog)).
+    pub protocol_lane_len: usize,
+    /// Bytes of one batch of traffic crossing to another worker.
+    pub batch_len: usize,
+    /// Batches waiting for each worker. When a worker's queue is full a
+    /// batch for it is dropped and each of its frames counted against its
+    /// destination peering
+    /// ([`DropCause::CrossingFull`](super::DropCause::CrossingFull)).
+    pub crossing_queue_len: usize,
+    /// Protocol frames the control plane sent waiting for each worker. At
+    /// the bound [`Fabric::send_protocol`](super::Fabric::send_protocol)
+    /// hands the frame back, to be sent again later.
+    pub protocol_queue_len: usize,
+    /// Received protocol frames waiting for the control plane. At the bound
+    /// a worker stops reading the peering that has one more, until there is
+    /// room (backpressure; nothing is dropped).
+    pub control_queue_len: usize,
+    /// Datagrams for the local application waiting to be polled. At the
+    /// bound a datagram is dropped and counted
+    /// ([`DropCause::DeliveryFull`](super::DropCause::DeliveryFull)).
+    pub delivery_queue_len: usize,
+}
+
+impl Default for ForwardConfig {
+    fn default() -> Self {
+        ForwardConfig {
+            workers: 1,
+            input_buffer_len: 256 << 10,
+            traffic_lane_len: 256 << 10,
+            protocol_lane_len: 1 << 20,
+            batch_len: 2 * MAX_FRAME_LEN,
+            crossing_queue_len: 32,
+            protocol_queue_len: 4_096,
+            control_queue_len: 4_096,
+            delivery_queue_len: 4_096,
+        }
+    }
+}
+
+impl ForwardConfig {
+    /// The configuration with every size raised to the minimum that works:
+    /// one worker, buffers that hold two maximum frames, queues of one.
+    pub(crate) fn sanitised(&self) -> ForwardConfig {
+        let frames = 2 * MAX_FRAME_LEN;
+        ForwardConfig {
+            workers: self.workers.max(1),
+            input_buffer_len: self.input_buffer_len.max(frames),
+            traffic_lane_len: self.traffic_lane_len,
+            protocol_lane_len: self.protocol_lane_len.max(MAX_FRAME_LEN),
+            batch_len: self.batch_len.max(MAX_FRAME_LEN),
+            crossing_queue_len: self.crossing_queue_len.max(1),
+            protocol_queue_len: self.protocol_queue_len.max(1),
+            control_queue_len: self.control_queue_len.max(1),
+            delivery_queue_len: self.delivery_queue_len.max(1),
+        }
+    }
+}

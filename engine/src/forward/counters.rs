@@ -1,0 +1,240 @@
+//! Per-peering counters, shared with other threads as atomics.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::control::{DropReason, Millis};
+
+/// Why the forwarding plane dropped a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum DropCause {
+    /// No node closer to the destination key is known.
+    Unroutable,
+    /// The next hop is the peering the frame came from.
+    Loop,
+    /// Forwarding would make the frame's SNEK watermark worse.
+    Watermark,
+    /// The hop limit ran out.
+    HopLimit,
+    /// The rewritten frame would exceed the frame size limit.
+    TooLarge,
+    /// The routing table names a port that no worker has attached (yet).
+    NoPeering,
+    /// The destination peering's traffic lane was full.
+    OutputFull,
+    /// The queue to the worker owning the destination peering was full.
+    CrossingFull,
+    /// The local application's delivery queue was full.
+    DeliveryFull,
+    /// A frame of unknown type, version or extra byte.
+    UnknownFrame,
+}
+
+impl DropCause {
+    /// Every cause, in the order [`DropCounts`] stores them.
+    pub const ALL: [DropCause; 10] = [
+        DropCause::Unroutable,
+        DropCause::Loop,
+        DropCause::Watermark,
+        DropCause::HopLimit,
+        DropCause::TooLarge,
+        DropCause::NoPeering,
+        DropCause::OutputFull,
+        DropCause::CrossingFull,
+        DropCause::DeliveryFull,
+        DropCause::UnknownFrame,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl From<DropReason> for DropCause {
+    fn from(reason: DropReason) -> Self {
+        match reason {
+            DropReason::Unroutable => DropCause::Unroutable,
+            DropReason::Loop => DropCause::Loop,
+            DropReason::Watermark => DropCause::Watermark,
+            DropReason::HopLimit => DropCause::HopLimit,
+            DropReason::TooLarge => DropCause::TooLarge,
+        }
+    }
+}
+
+/// Dropped frames by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; DropCause::ALL.len()]);
+
+impl DropCounts {
+    /// Frames dropped for `cause`.
+    pub fn get(&self, cause: DropCause) -> u64 {
+        self.0[cause.index()]
+    }
+
+    /// Frames dropped for any cause.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Each cause with its count, in [`DropCause::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (DropCause, u64)> + '_ {
+        DropCause::ALL.iter().map(|&cause| (cause, self.get(cause)))
+    }
+}
+
+impl serde::Serialize for DropCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(DropCause::ALL.len()))?;
+        for (cause, count) in self.iter() {
+            map.serialize_entry(&cause, &count)?;
+        }
+        map.end()
+    }
+}
+
+/// A peering's counters, written by the worker that owns it and read from
+/// any thread (the control thread's timers, the state dump).
+///
+/// Frames are counted when they enter an output lane (`*_out`) and when
+/// they are taken from the input (`*_in`); bytes written are counted when
+/// the I/O driver reports the write. Drops are counted against the peering
+/// a frame came from (routing drops) or was going to (full lanes and
+/// queues).
+#[derive(Debug, Default)]
+pub struct PeeringCounters {
+    frames_in: AtomicU64,
+    bytes_in: AtomicU64,
+    frames_out: AtomicU64,
+    bytes_out: AtomicU64,
+    bytes_written: AtomicU64,
+    last_received: AtomicU64,
+    last_sent: AtomicU64,
+    drops: [AtomicU64; DropCause::ALL.len()],
+}
+
+/// Adds to a counter that only one thread writes: a plain load and store,
+/// with no locked instruction on the per-frame path.
+fn add_owned(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+impl PeeringCounters {
+    /// Counters for a peering attached at `now`: both timestamps start at
+    /// `now`, so a new peering is not taken for a dead one.
+    pub(crate) fn new(now: Millis) -> PeeringCounters {
+        let counters = PeeringCounters::default();
+        counters.last_received.store(now.0, Relaxed);
+        counters.last_sent.store(now.0, Relaxed);
+        counters
+    }
+
+    /// Frames taken from the input. Owner only.
+    pub(crate) fn count_in(&self, frames: u64, bytes: u64, now: Millis) {
+        add_owned(&self.frames_in, frames);
+        add_owned(&self.bytes_in, bytes);
+        self.last_received.store(now.0, Relaxed);
+    }
+
+    /// A frame put on an output lane. Owner only.
+    pub(crate) fn count_out(&self, bytes: usize) {
+        add_owned(&self.frames_out, 1);
+        add_owned(&self.bytes_out, bytes as u64);
+    }
+
+    /// Bytes the driver wrote. Owner only.
+    pub(crate) fn count_written(&self, bytes: usize, now: Millis) {
+        add_owned(&self.bytes_written, bytes as u64);
+        self.last_sent.store(now.0, Relaxed);
+    }
+
+    /// Frames dropped for `cause`; any thread.
+    pub(crate) fn count_drops(&self, cause: DropCause, frames: u64) {
+        self.drops[cause.index()].fetch_add(frames, Relaxed);
+    }
+
+    /// When a frame was last received (or the peering attached).
+    pub fn last_received(&self) -> Millis {
+        Millis(self.last_received.load(Relaxed))
+    }
+
+    /// When bytes were last written (or the peering attached).
+    pub fn last_sent(&self) -> Millis {
+        Millis(self.last_sent.load(Relaxed))
+    }
+
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> PeeringStats {
+        PeeringStats {
+            frames_in: self.frames_in.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            frames_out: self.frames_out.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            bytes_written: self.bytes_written.load(Relaxed),
+            last_received: self.last_received(),
+            last_sent: self.last_sent(),
+            drops: DropCounts(std::array::from_fn(|i| self.drops[i].load(Relaxed))),
+        }
+    }
+}
+
+/// A copy of a peering's counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PeeringStats {
+    /// Frames received.
+    pub frames_in: u64,
+    /// Bytes of the frames received.
+    pub bytes_in: u64,
+    /// Frames queued for writing (both lanes).
+    pub frames_out: u64,
+    /// Bytes of the frames queued for writing.
+    pub bytes_out: u64,
+    /// Bytes the I/O driver wrote.
+    pub bytes_written: u64,
+    /// When a frame was last received (or the peering attached).
+    #[serde(serialize_with = "millis")]
+    pub last_received: Millis,
+    /// When bytes were last written (or the peering attached).
+    #[serde(serialize_with = "millis")]
+    pub last_sent: Millis,
+    /// Frames dropped, by cause.
+    pub drops: DropCounts,
+}
+
+fn millis<S: serde::Serializer>(value: &Millis, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(value.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_reflects_every_counter() {
+        let counters = PeeringCounters::new(Millis(7));
+        counters.count_in(2, 300, Millis(9));
+        counters.count_out(120);
+        counters.count_out(30);
+        counters.count_written(100, Millis(11));
+        counters.count_drops(DropCause::OutputFull, 3);
+        counters.count_drops(DropCause::Loop, 1);
+        let stats = counters.snapshot();
+        assert_eq!((stats.frames_in, stats.bytes_in), (2, 300));
+        assert_eq!((stats.frames_out, stats.bytes_out), (2, 150));
+        assert_eq!(stats.bytes_written, 100);
+        assert_eq!(
+            (stats.last_received, stats.last_sent),
+            (Millis(9), Millis(11))
+        );
+        assert_eq!(stats.drops.get(DropCause::OutputFull), 3);
+        assert_eq!(stats.drops.get(DropCause::Loop), 1);
+        assert_eq!(stats.drops.total(), 4);
+    }
+
+    #[test]
+    fn causes_are_stored_in_declaration_order() {
+        for (i, cause) in DropCause::ALL.iter().enumerate() {
+            assert_eq!(cause.index(), i);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! What the workers, the control thread and the application share: the
+//! published routing table and port map, and every queue between threads.
+
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use crossbeam_queue::ArrayQueue;
+
+use super::batch::Batch;
+use super::config::ForwardConfig;
+use super::counters::{DropCause, PeeringCounters};
+use super::doorbell::{Doorbell, WakeFn};
+use super::error::{LocalSendError, ProtocolSendError};
+use super::messages::{ControlFrame, LocalDelivery};
+use super::port_map::{PortMap, SlotId};
+use super::verdict::{judge, Verdict};
+use super::worker::Worker;
+use crate::control::{Millis, Port, RoutingTable, LOCAL_PORT};
+use crate::wire::EncodeError;
+
+/// The queues into one worker.
+#[derive(Debug)]
+pub(crate) struct WorkerQueues {
+    /// Traffic batches from other workers and local sends.
+    pub(crate) crossings: ArrayQueue<Batch>,
+    /// Protocol frames from the control plane.
+    pub(crate) protocol: ArrayQueue<(SlotId, Vec<u8>)>,
+    /// Drained batches coming back to the worker that filled them.
+    pub(crate) recycled: ArrayQueue<Batch>,
+    pub(crate) doorbell: Doorbell,
+    /// The worker stopped reading a peering because the control queue was
+    /// full: ring it when there is room.
+    pub(crate) awaiting_control: AtomicBool,
+    claimed: AtomicBool,
+}
+
+/// The hub of the forwarding plane, shared by every thread.
+///
+/// The runtime creates it with the control plane's first routing table,
+/// hands one [`Worker`] to each forwarding thread, publishes each new
+/// table with [`publish_table`](Self::publish_table), feeds
+/// [`poll_control`](Self::poll_control) to the
+/// [`Router`](crate::control::Router) and sends what the router transmits
+/// with [`send_protocol`](Self::send_protocol).
+#[derive(Debug)]
+pub struct Fabric {
+    config: ForwardConfig,
+    pub(crate) table: Arc<ArcSwap<RoutingTable>>,
+    pub(crate) ports: Arc<ArcSwap<PortMap>>,
+    pub(crate) workers: Box<[WorkerQueues]>,
+    control: ArrayQueue<ControlFrame>,
+    deliveries: ArrayQueue<LocalDelivery>,
+    local: PeeringCounters,
+}
+
+impl Fabric {
+    /// A fabric routing by `table` until another is published. Sizes below
+    /// the minimum that works are raised to it.
+    pub fn new(config: ForwardConfig, table: Arc<RoutingTable>) -> Arc<Fabric> {
+        let config = config.sanitised();
+        let workers = (0..config.workers)
+            .map(|_| WorkerQueues {
+                crossings: ArrayQueue::new(config.crossing_queue_len),
+                protocol: ArrayQueue::new(config.protocol_queue_len),
+                recycled: ArrayQueue::new(config.crossing_queue_len),
+                doorbell: Doorbell::default(),
+                awaiting_control: AtomicBool::new(false),
+                claimed: AtomicBool::new(false),
+            })
+            .collect();
+        Arc::new(Fabric {
+            table: Arc::new(ArcSwap::new(table)),
+            ports: Arc::default(),
+            workers,
+            control: ArrayQueue::new(config.control_queue_len),
+            deliveries: ArrayQueue::new(config.delivery_queue_len),
+            local: PeeringCounters::new(Millis(0)),
+            config,
+        })
+    }
+
+    /// The sizes it runs with.
+    pub fn config(&self) -> &ForwardConfig {
+        &self.config
+    }
+
+    /// Worker `index`, the first time it is asked for; `None` after that or
+    /// past the number of workers.
+    pub fn worker(self: &Arc<Self>, index: usize) -> Option<Worker> {
+        let queues = self.workers.get(index)?;
+        if queues.claimed.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        Some(Worker::new(index, Arc::clone(self)))
+    }
+
+    /// Registers the callback that wakes worker `index`'s thread when
+    /// traffic or protocol frames are queued for it, or room appears in the
+    /// control queue it was waiting on. Fails (handing it back) if the
+    /// worker does not exist or already has one.
+    pub fn set_waker(&self, index: usize, wake: WakeFn) -> Result<(), WakeFn> {
+        match self.workers.get(index) {
+            Some(queues) => queues.doorbell.install(wake),
+            None => Err(wake),
+        }
+    }
+
+    /// Makes `table` the one every worker routes by from its next batch on.
+    pub fn publish_table(&self, table: Arc<RoutingTable>) {
+        self.table.store(table);
+    }
+
+    /// The routing table in use.
+    pub fn table(&self) -> Arc<RoutingTable> {
+        self.table.load_full()
+    }
+
+    /// The port map in use.
+    pub fn ports(&self) -> Arc<PortMap> {
+        self.ports.load_full()
+    }
+
+    /// The counters of the peering on `port`.
+    pub fn counters(&self, port: Port) -> Option<Arc<PeeringCounters>> {
+        let ports = self.ports.load();
+        ports.get(port).map(|l| Arc::clone(&l.counters))
+    }
+
+    /// Counters of frames the local application sent (port 0).
+    pub fn local_counters(&self) -> &PeeringCounters {
+        &self.local
+    }
+
+    /// The next protocol frame received, in order per peering.
+    pub fn poll_control(&self) -> Option<ControlFrame> {
+        let frame = self.control.pop()?;
+        fence(Ordering::SeqCst);
+        for queues in self.workers.iter() {
+            if queues.awaiting_control.swap(false, Ordering::AcqRel) {
+                queues.doorbell.ring();
+            }
+        }
+        Some(frame)
+    }
+
+    /// Queues a received protocol frame for the control plane; fails when
+    /// the queue is full, after asking to be woken when there is room.
+    pub(crate) fn to_control(&self, worker: usize, frame: ControlFrame) -> Result<(), ()> {
+        let Err(frame) = self.control.push(frame) else {
+            return Ok(());
+        };
+        if let Some(queues) = self.workers.get(worker) {
+            queues.awaiting_control.store(true, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+        self.control.push(frame).map_err(drop)
+    }
+
+    /// Queues a protocol frame the control plane transmits on `port`; it
+    /// goes out before any traffic not yet started.
+    pub fn send_protocol(&self, port: Port, frame: Vec<u8>) -> Result<(), ProtocolSendError> {
+        let ports = self.ports.load();
+        let location = ports.get(port).ok_or(ProtocolSendError::UnknownPort)?;
+        let queues = self
+            .workers
+            .get(location.worker)
+            .ok_or(ProtocolSendError::UnknownPort)?;
+        queues
+            .protocol
+            .push((location.slot, frame))
+            .map_err(|(_, frame)| ProtocolSendError::QueueFull(frame))?;
+        queues.doorbell.ring();
+        Ok(())
+    }
+
+    /// The next datagram for the local application.
+    pub fn poll_delivery(&self) -> Option<LocalDelivery> {
+        self.deliveries.pop()
+    }
+
+    /// Queues a datagram for the local application; fails when full.
+    pub(crate) fn deliver(&self, delivery: LocalDelivery) -> Result<(), DropCause> {
+        self.deliveries
+            .push(delivery)
+            .map_err(|_| DropCause::DeliveryFull)
+    }
+
+    /// Routes a traffic frame the local application sends, as if received
+    /// on port 0, from any thread. Build it with the current table's
+    /// [`coords`](RoutingTable::coords) as source coordinates.
+    pub fn send_local(&self, frame: &[u8], now: Millis) -> Result<(), LocalSendError> {
+        let table = self.table.load();
+        let result = match judge(&table, LOCAL_PORT, frame, now)? {
+            Verdict::Control => return Err(LocalSendError::NotTraffic),
+            Verdict::Drop(cause) => Err(cause),
+            Verdict::Deliver(traffic) => self.deliver(LocalDelivery::of(&traffic)),
+            Verdict::Forward {
+                frame: traffic,
+                forwarding,
+            } => self.send_local_forward(
+                forwarding.port,
+                forwarding.encoded_len(&traffic, frame),
+                |out| forwarding.emit(&traffic, frame, out),
+            ),
+        };
+        result.map_err(|cause| {
+            // A full queue is counted against the destination peering.
+            if cause != DropCause::CrossingFull {
+                self.local.count_drops(cause, 1);
+            }
+            LocalSendError::Dropped(cause)
+        })
+    }
+
+    /// Sends one frame of `len` bytes that `emit` writes to `port`'s worker.
+    fn send_local_forward(
+        &self,
+        port: Port,
+        len: usize,
+        emit: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<(), DropCause> {
+        let ports = self.ports.load();
+        let location = ports.get(port).ok_or(DropCause::NoPeering)?;
+        let mut batch = Batch::new(None, len);
+        batch
+            .push(location.slot, port, emit)
+            .map_err(|_| DropCause::TooLarge)?;
+        self.cross(location.worker, batch).map_err(|_| {
+            location.counters.count_drops(DropCause::CrossingFull, 1);
+            DropCause::CrossingFull
+        })
+    }
+
+    /// Hands a batch to worker `to`, or back when its queue is full.
+    pub(crate) fn cross(&self, to: usize, batch: Batch) -> Result<(), Batch> {
+        let Some(queues) = self.workers.get(to) else {
+            return Err(batch);
+        };
+        queues.crossings.push(batch)?;
+        queues.doorbell.ring();
+        Ok(())
+    }
+
+    /// Returns a drained batch to the worker that filled it.
+    pub(crate) fn recycle(&self, mut batch: Batch) {
+        batch.clear();
+        if let Some(queues) = batch.origin.and_then(|w| self.workers.get(w)) {
+            // A full pool lets the batch go.
+            let _ = queues.recycled.push(batch);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The forwarding plane: what per-core worker threads run to move traffic
+//! frames between peerings. It does no I/O and starts no threads.
+//!
+//! ```text
+//!            I/O driver thread (one per worker)         control thread
+//!  socket ─► Worker::read_buffer ─► Worker::process ─► Fabric::poll_control
+//!                                      │   │  │              (Router)
+//!         routing table snapshot ──────┘   │  └─► LocalDelivery queue
+//!         (Fabric::publish_table)          ▼
+//!            own peering's output lanes ◄──┴──► batch to another worker
+//!  socket ◄─ Worker::output (protocol lane first, then traffic)
+//!                          ▲
+//!            Fabric::send_protocol (frames the Router transmits)
+//! ```
+//!
+//! * A [`Fabric`] is shared by every thread: the routing table the control
+//!   plane publishes ([`Fabric::publish_table`]), the [`PortMap`] telling
+//!   which worker and slot has each port, and the bounded queues between
+//!   threads: per worker, batches of traffic from other workers and
+//!   protocol frames from the control plane; received protocol frames for
+//!   the control plane; datagrams for the local application.
+//! * A [`Worker`] owns a set of peerings. Per peering: an input buffer the
+//!   driver reads into, split into frames in place; an [`OutputChunks`]
+//!   view of two output lanes (protocol frames first, traffic bounded in
+//!   bytes); [`PeeringCounters`] other threads read.
+//!
+//! The per-frame path takes no lock and allocates nothing for transit
+//! traffic: the table and port map are loaded once per
+//! [`Worker::process`] call, each frame is parsed in the input buffer and
+//! written once, straight into its destination's output lane or into the
+//! batch for the worker that owns the destination. Every queue is bounded;
+//! each bound in [`ForwardConfig`] says what happens when it is reached.
+
+mod batch;
+mod config;
+mod counters;
+mod doorbell;
+mod error;
+mod fabric;
+mod input;
+mod messages;
+mod output;
+mod port_map;
+mod slot;
+mod switch;
+mod verdict;
+mod worker;
+
+pub use config::ForwardConfig;
+pub use counters::{DropCause, DropCounts, PeeringCounters, PeeringStats};
+pub use doorbell::WakeFn;
+pub use error::{LocalSendError, PeeringError, ProtocolSendError};
+pub use fabric::Fabric;
+pub use messages::{ControlFrame, LocalDelivery};
+pub use output::OutputChunks;
+pub use port_map::{Location, PortMap, SlotId};
+pub use worker::{BrokenPeering, Worker};

@@ -1,0 +1,308 @@
+//! A peering's output queue: a protocol lane that goes out first and a
+//! bounded traffic lane, written with one vectored write per round.
+
+use std::io::IoSlice;
+
+use crate::wire::{EncodeError, HEADER_LEN};
+
+/// Why a frame was not put on a lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushError {
+    /// The lane is at its bound.
+    Full,
+    /// The frame could not be encoded (it would be too large).
+    Encode(EncodeError),
+}
+
+/// Bytes waiting to be written on one peering.
+///
+/// Protocol frames have priority: they go out before any traffic frame not
+/// yet started. A traffic frame the driver wrote only part of is finished
+/// first, so that frames never interleave on the stream.
+#[derive(Debug)]
+pub(crate) struct OutputQueue {
+    protocol: Vec<u8>,
+    protocol_head: usize,
+    protocol_bound: usize,
+    traffic: Box<[u8]>,
+    traffic_head: usize,
+    traffic_tail: usize,
+    /// End of the traffic frame the driver has written part of.
+    traffic_split: Option<usize>,
+}
+
+/// The bytes to write next on a peering, in order: up to three slices for
+/// one vectored write.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputChunks<'a> {
+    parts: [&'a [u8]; 3],
+}
+
+impl OutputChunks<'static> {
+    /// Nothing to write.
+    pub const EMPTY: OutputChunks<'static> = OutputChunks { parts: [&[]; 3] };
+}
+
+impl<'a> OutputChunks<'a> {
+    /// The slices, in stream order (some may be empty).
+    pub fn parts(&self) -> [&'a [u8]; 3] {
+        self.parts
+    }
+
+    /// The slices for `writev` or an io_uring vectored write.
+    pub fn io_slices(&self) -> [IoSlice<'a>; 3] {
+        self.parts.map(IoSlice::new)
+    }
+
+    /// Total bytes.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The length written in the header of the frame starting at `pos`.
+fn frame_len_at(buf: &[u8], pos: usize) -> usize {
+    match buf.get(pos + HEADER_LEN - 2..pos + HEADER_LEN) {
+        Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])).max(HEADER_LEN),
+        _ => HEADER_LEN,
+    }
+}
+
+impl OutputQueue {
+    /// An empty queue with a traffic lane of `traffic_len` bytes and a
+    /// protocol lane bounded at `protocol_bound` bytes.
+    pub(crate) fn new(traffic_len: usize, protocol_bound: usize) -> OutputQueue {
+        OutputQueue {
+            protocol: Vec::new(),
+            protocol_head: 0,
+            protocol_bound,
+            traffic: vec![0; traffic_len].into_boxed_slice(),
+            traffic_head: 0,
+            traffic_tail: 0,
+            traffic_split: None,
+        }
+    }
+
+    /// Bytes waiting in both lanes.
+    pub(crate) fn pending(&self) -> usize {
+        self.protocol_pending() + self.traffic_pending()
+    }
+
+    fn protocol_pending(&self) -> usize {
+        self.protocol.len() - self.protocol_head
+    }
+
+    fn traffic_pending(&self) -> usize {
+        self.traffic_tail - self.traffic_head
+    }
+
+    /// Appends one traffic frame that `emit` writes into the slice it is
+    /// given, returning the frame's length. Fails when the frame does not
+    /// fit in what is left of the lane.
+    #[inline]
+    pub(crate) fn push_traffic(
+        &mut self,
+        mut emit: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<usize, PushError> {
+        loop {
+            let space = self
+                .traffic
+                .get_mut(self.traffic_tail..)
+                .unwrap_or_default();
+            match emit(space) {
+                Ok(len) => {
+                    self.traffic_tail += len;
+                    return Ok(len);
+                }
+                Err(EncodeError::BufferTooSmall { .. }) if self.traffic_head > 0 => {
+                    self.compact_traffic();
+                }
+                Err(EncodeError::BufferTooSmall { .. }) => return Err(PushError::Full),
+                Err(error) => return Err(PushError::Encode(error)),
+            }
+        }
+    }
+
+    /// Appends one traffic frame as it is.
+    pub(crate) fn push_traffic_bytes(&mut self, frame: &[u8]) -> Result<usize, PushError> {
+        self.push_traffic(|out| match out.get_mut(..frame.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(frame);
+                Ok(frame.len())
+            }
+            None => Err(EncodeError::BufferTooSmall {
+                needed: frame.len(),
+                available: out.len(),
+            }),
+        })
+    }
+
+    fn compact_traffic(&mut self) {
+        let head = self.traffic_head;
+        self.traffic.copy_within(head..self.traffic_tail, 0);
+        self.traffic_tail -= head;
+        self.traffic_head = 0;
+        self.traffic_split = self.traffic_split.map(|end| end - head);
+    }
+
+    /// Appends one protocol frame. Fails, with the bytes already waiting,
+    /// when it would take the lane past its bound.
+    pub(crate) fn push_protocol(&mut self, frame: &[u8]) -> Result<(), usize> {
+        let queued = self.protocol_pending();
+        if queued + frame.len() > self.protocol_bound {
+            return Err(queued);
+        }
+        if self.protocol_head > 0 && self.protocol_head >= queued {
+            self.protocol.drain(..self.protocol_head);
+            self.protocol_head = 0;
+        }
+        self.protocol.extend_from_slice(frame);
+        Ok(())
+    }
+
+    /// What to write next.
+    pub(crate) fn chunks(&self) -> OutputChunks<'_> {
+        let protocol = self.protocol.get(self.protocol_head..).unwrap_or_default();
+        let traffic = |from: usize, to: usize| self.traffic.get(from..to).unwrap_or_default();
+        let parts = match self.traffic_split {
+            Some(split) => [
+                traffic(self.traffic_head, split),
+                protocol,
+                traffic(split, self.traffic_tail),
+            ],
+            None => [protocol, traffic(self.traffic_head, self.traffic_tail), &[]],
+        };
+        OutputChunks { parts }
+    }
+
+    /// Records that the driver wrote the first `n` bytes of
+    /// [`chunks`](Self::chunks); more than was there counts as all of it.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let mut n = n.min(self.pending());
+        if let Some(split) = self.traffic_split {
+            let k = n.min(split - self.traffic_head);
+            self.traffic_head += k;
+            n -= k;
+            if self.traffic_head < split {
+                return;
+            }
+            self.traffic_split = None;
+        }
+        let k = n.min(self.protocol_pending());
+        self.protocol_head += k;
+        n -= k;
+        if self.protocol_head == self.protocol.len() {
+            self.protocol.clear();
+            self.protocol_head = 0;
+        }
+        if n > 0 {
+            self.advance_traffic(n);
+        }
+        if self.traffic_head == self.traffic_tail {
+            self.traffic_head = 0;
+            self.traffic_tail = 0;
+        }
+    }
+
+    /// Moves the traffic head on by `n` bytes from a frame boundary, noting
+    /// where the frame it stops in ends.
+    fn advance_traffic(&mut self, n: usize) {
+        let target = self.traffic_head + n;
+        let mut boundary = self.traffic_head;
+        while boundary < target {
+            boundary += frame_len_at(&self.traffic, boundary);
+        }
+        self.traffic_head = target;
+        if boundary > target {
+            self.traffic_split = Some(boundary.min(self.traffic_tail));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake frame of `len` bytes whose header holds its length and whose
+    /// bytes are all `fill` otherwise.
+    fn frame(len: u16, fill: u8) -> Vec<u8> {
+        let mut f = vec![fill; usize::from(len)];
+        f[8..10].copy_from_slice(&len.to_be_bytes());
+        f
+    }
+
+    fn flat(out: &OutputQueue) -> Vec<u8> {
+        out.chunks().parts().concat()
+    }
+
+    #[test]
+    fn protocol_goes_first() {
+        let mut out = OutputQueue::new(1024, 1024);
+        out.push_traffic_bytes(&frame(20, 1)).unwrap();
+        out.push_protocol(&frame(12, 2)).unwrap();
+        assert_eq!(flat(&out), [frame(12, 2), frame(20, 1)].concat());
+    }
+
+    #[test]
+    fn a_partly_written_traffic_frame_is_finished_before_protocol() {
+        let mut out = OutputQueue::new(1024, 1024);
+        out.push_traffic_bytes(&frame(20, 1)).unwrap();
+        out.push_traffic_bytes(&frame(30, 3)).unwrap();
+        out.consume(5);
+        out.push_protocol(&frame(12, 2)).unwrap();
+        let expected = [&frame(20, 1)[5..], &frame(12, 2), &frame(30, 3)].concat();
+        assert_eq!(flat(&out), expected);
+        // Write through the end of the first traffic frame and into the
+        // protocol frame: the protocol frame is finished next.
+        out.consume(15 + 4);
+        assert_eq!(flat(&out), [&frame(12, 2)[4..], &frame(30, 3)].concat());
+        out.consume(8 + 10);
+        assert_eq!(flat(&out), frame(30, 3)[10..].to_vec());
+        out.push_protocol(&frame(12, 4)).unwrap();
+        assert_eq!(
+            flat(&out),
+            [&frame(30, 3)[10..], &frame(12, 4)[..]].concat()
+        );
+        out.consume(1000);
+        assert_eq!(out.pending(), 0);
+        assert!(out.chunks().is_empty());
+    }
+
+    #[test]
+    fn traffic_lane_is_bounded_and_compacts() {
+        let mut out = OutputQueue::new(64, 1024);
+        out.push_traffic_bytes(&frame(30, 1)).unwrap();
+        out.push_traffic_bytes(&frame(30, 2)).unwrap();
+        assert_eq!(out.push_traffic_bytes(&frame(30, 3)), Err(PushError::Full));
+        // Once the first frame is written there is room again, at the front.
+        out.consume(30);
+        out.push_traffic_bytes(&frame(30, 3)).unwrap();
+        assert_eq!(flat(&out), [frame(30, 2), frame(30, 3)].concat());
+    }
+
+    #[test]
+    fn compaction_keeps_a_split_frame_intact() {
+        let mut out = OutputQueue::new(64, 1024);
+        out.push_traffic_bytes(&frame(30, 1)).unwrap();
+        out.push_traffic_bytes(&frame(30, 2)).unwrap();
+        out.consume(40);
+        out.push_protocol(&frame(10, 9)).unwrap();
+        out.push_traffic_bytes(&frame(30, 3)).unwrap();
+        let expected = [&frame(30, 2)[10..], &frame(10, 9), &frame(30, 3)].concat();
+        assert_eq!(flat(&out), expected);
+    }
+
+    #[test]
+    fn protocol_lane_bound_reports_the_backlog() {
+        let mut out = OutputQueue::new(64, 30);
+        out.push_protocol(&frame(20, 1)).unwrap();
+        assert_eq!(out.push_protocol(&frame(20, 2)), Err(20));
+        out.consume(20);
+        out.push_protocol(&frame(20, 2)).unwrap();
+    }
+}

@@ -1,0 +1,347 @@
+//! A forwarding worker: the peerings one thread owns, and the calls its
+//! I/O driver makes each round.
+
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Cache};
+
+use super::batch::Batch;
+use super::counters::{DropCause, PeeringCounters};
+use super::error::PeeringError;
+use super::fabric::Fabric;
+use super::input::InputBuffer;
+use super::output::{OutputChunks, OutputQueue};
+use super::port_map::{Location, PortMap, SlotId};
+use super::slot::{InputSlot, InputState, OutputSlot};
+use super::switch::{Halt, Switch};
+use crate::control::{Millis, Port, RoutingTable};
+
+/// A peering a worker marked broken; the driver closes its connection and
+/// tells the control plane (then calls [`Worker::detach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokenPeering {
+    /// Its slot.
+    pub slot: SlotId,
+    /// Its port.
+    pub port: Port,
+    /// What broke it.
+    pub error: PeeringError,
+}
+
+/// The forwarding state one thread owns: a set of peerings (slots), each
+/// with an input buffer, an output queue and counters.
+///
+/// A round of its I/O driver:
+///
+/// 1. read each readable peering into [`read_buffer`](Self::read_buffer)
+///    and report the bytes with [`filled`](Self::filled);
+/// 2. call [`process`](Self::process) once: it takes in what other threads
+///    queued for this worker, then routes every whole frame read;
+/// 3. close each peering from [`take_broken`](Self::take_broken);
+/// 4. for each slot from [`take_writable`](Self::take_writable), write
+///    [`output`](Self::output) with one vectored write and report it with
+///    [`written`](Self::written) (a slot with bytes left is written again
+///    when its socket is writable).
+///
+/// The driver sleeps until a socket is ready or the waker registered with
+/// [`Fabric::set_waker`] is called.
+pub struct Worker {
+    index: usize,
+    fabric: Arc<Fabric>,
+    table: Cache<Arc<ArcSwap<RoutingTable>>, Arc<RoutingTable>>,
+    ports: Cache<Arc<ArcSwap<PortMap>>, Arc<PortMap>>,
+    inputs: Vec<Option<InputSlot>>,
+    outputs: Vec<Option<OutputSlot>>,
+    free: Vec<u32>,
+    attached: u32,
+    /// Inputs with frames to take (new bytes, or blocked).
+    ready: Vec<u32>,
+    writable: Vec<SlotId>,
+    broken: Vec<BrokenPeering>,
+    outbound: Vec<Option<Batch>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("index", &self.index)
+            .field("peerings", &self.inputs.iter().flatten().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    pub(crate) fn new(index: usize, fabric: Arc<Fabric>) -> Worker {
+        let workers = fabric.workers.len();
+        Worker {
+            index,
+            table: Cache::new(Arc::clone(&fabric.table)),
+            ports: Cache::new(Arc::clone(&fabric.ports)),
+            fabric,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            free: Vec::new(),
+            attached: 0,
+            ready: Vec::new(),
+            writable: Vec::new(),
+            broken: Vec::new(),
+            outbound: (0..workers).map(|_| None).collect(),
+        }
+    }
+
+    /// This worker's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Attaches the peering the control plane put on `port` (after its
+    /// handshake) and publishes where it lives.
+    pub fn attach(&mut self, port: Port, now: Millis) -> SlotId {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.inputs.push(None);
+            self.outputs.push(None);
+            (self.inputs.len() - 1) as u32
+        });
+        self.attached = self.attached.wrapping_add(1);
+        let id = SlotId {
+            index,
+            generation: self.attached,
+        };
+        let config = self.fabric.config();
+        let counters = Arc::new(PeeringCounters::new(now));
+        let input = InputSlot {
+            id,
+            port,
+            counters: Arc::clone(&counters),
+            buffer: InputBuffer::new(config.input_buffer_len),
+            state: InputState::Open,
+            listed: false,
+        };
+        let output = OutputSlot {
+            id,
+            counters: Arc::clone(&counters),
+            queue: OutputQueue::new(config.traffic_lane_len, config.protocol_lane_len),
+            listed: false,
+        };
+        self.inputs[index as usize] = Some(input);
+        self.outputs[index as usize] = Some(output);
+        let location = Location {
+            worker: self.index,
+            slot: id,
+            counters,
+        };
+        self.fabric
+            .ports
+            .rcu(|map| map.with(port, location.clone()));
+        id
+    }
+
+    /// Detaches a peering (its connection closed) and unpublishes its port,
+    /// returning its port. Frames still queued for it are dropped.
+    pub fn detach(&mut self, slot: SlotId) -> Option<Port> {
+        let input = self.input(slot)?;
+        let port = input.port;
+        let index = slot.index as usize;
+        self.inputs[index] = None;
+        self.outputs[index] = None;
+        self.free.push(slot.index);
+        let me = self.index;
+        self.fabric.ports.rcu(|map| map.without(port, me, slot));
+        Some(port)
+    }
+
+    fn input(&self, slot: SlotId) -> Option<&InputSlot> {
+        self.inputs
+            .get(slot.index as usize)?
+            .as_ref()
+            .filter(|s| s.id == slot)
+    }
+
+    fn input_mut(&mut self, slot: SlotId) -> Option<&mut InputSlot> {
+        self.inputs
+            .get_mut(slot.index as usize)?
+            .as_mut()
+            .filter(|s| s.id == slot)
+    }
+
+    /// The port of a slot.
+    pub fn port(&self, slot: SlotId) -> Option<Port> {
+        self.input(slot).map(|s| s.port)
+    }
+
+    /// The counters of a slot.
+    pub fn counters(&self, slot: SlotId) -> Option<&Arc<PeeringCounters>> {
+        self.input(slot).map(|s| &s.counters)
+    }
+
+    /// Whether the driver should read from the peering: it is open and its
+    /// input buffer has room.
+    pub fn wants_read(&self, slot: SlotId) -> bool {
+        self.input(slot)
+            .is_some_and(|s| s.state == InputState::Open && s.buffer.has_space())
+    }
+
+    /// The free part of the peering's input buffer, to read into; empty when
+    /// the peering should not be read ([`wants_read`](Self::wants_read)).
+    pub fn read_buffer(&mut self, slot: SlotId) -> &mut [u8] {
+        match self.input_mut(slot) {
+            Some(input) if input.state == InputState::Open => input.buffer.space(),
+            _ => &mut [],
+        }
+    }
+
+    /// Records that `n` bytes were read into
+    /// [`read_buffer`](Self::read_buffer).
+    pub fn filled(&mut self, slot: SlotId, n: usize) {
+        let Some(input) = self.input_mut(slot) else {
+            return;
+        };
+        input.buffer.commit(n);
+        if !input.listed {
+            input.listed = true;
+            self.ready.push(slot.index);
+        }
+    }
+
+    /// Takes in what other threads queued for this worker, then routes every
+    /// whole frame read since the last call, from one snapshot of the
+    /// routing table and port map.
+    pub fn process(&mut self, now: Millis) {
+        self.take_inbound();
+        let mut switch = Switch {
+            me: self.index,
+            fabric: &self.fabric,
+            table: self.table.load(),
+            ports: self.ports.load(),
+            now,
+            outputs: &mut self.outputs,
+            writable: &mut self.writable,
+            outbound: &mut self.outbound,
+        };
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.retain(|&index| {
+            let Some(input) = self.inputs.get_mut(index as usize).and_then(Option::as_mut) else {
+                return false;
+            };
+            if input.state == InputState::Broken {
+                input.listed = false;
+                return false;
+            }
+            match switch.run(input) {
+                Halt::Drained => {
+                    input.state = InputState::Open;
+                    input.listed = false;
+                    false
+                }
+                Halt::Blocked => {
+                    input.state = InputState::Blocked;
+                    true
+                }
+                Halt::Broken(error) => {
+                    input.state = InputState::Broken;
+                    input.listed = false;
+                    self.broken.push(BrokenPeering {
+                        slot: input.id,
+                        port: input.port,
+                        error,
+                    });
+                    false
+                }
+            }
+        });
+        switch.flush();
+        ready.append(&mut self.ready);
+        self.ready = ready;
+    }
+
+    /// Moves protocol frames and crossing batches queued for this worker
+    /// onto their peerings' output lanes.
+    fn take_inbound(&mut self) {
+        let fabric = Arc::clone(&self.fabric);
+        let Some(queues) = fabric.workers.get(self.index) else {
+            return;
+        };
+        queues.doorbell.answer();
+        while let Some((slot, frame)) = queues.protocol.pop() {
+            let Some(output) = OutputSlot::find(&mut self.outputs, slot) else {
+                continue;
+            };
+            match output.queue.push_protocol(&frame) {
+                Ok(()) => {
+                    output.counters.count_out(frame.len());
+                    output.mark_writable(&mut self.writable);
+                }
+                Err(queued) => self.mark_broken(slot, PeeringError::ProtocolBacklog { queued }),
+            }
+        }
+        while let Some(batch) = queues.crossings.pop() {
+            for (entry, frame) in batch.frames() {
+                let Some(output) = OutputSlot::find(&mut self.outputs, entry.slot) else {
+                    continue;
+                };
+                match output.queue.push_traffic_bytes(frame) {
+                    Ok(len) => {
+                        output.counters.count_out(len);
+                        output.mark_writable(&mut self.writable);
+                    }
+                    Err(_) => output.counters.count_drops(DropCause::OutputFull, 1),
+                }
+            }
+            fabric.recycle(batch);
+        }
+    }
+
+    fn mark_broken(&mut self, slot: SlotId, error: PeeringError) {
+        let Some(input) = self.input_mut(slot) else {
+            return;
+        };
+        if input.state == InputState::Broken {
+            return;
+        }
+        input.state = InputState::Broken;
+        let port = input.port;
+        self.broken.push(BrokenPeering { slot, port, error });
+    }
+
+    /// The peerings marked broken since the last call.
+    pub fn take_broken(&mut self) -> Vec<BrokenPeering> {
+        std::mem::take(&mut self.broken)
+    }
+
+    /// Appends to `out` the slots that got something to write since the
+    /// last call.
+    pub fn take_writable(&mut self, out: &mut Vec<SlotId>) {
+        for slot in self.writable.drain(..) {
+            if let Some(output) = OutputSlot::find(&mut self.outputs, slot) {
+                output.listed = false;
+                out.push(slot);
+            }
+        }
+    }
+
+    /// What to write next on a peering (empty when nothing is waiting).
+    pub fn output(&self, slot: SlotId) -> OutputChunks<'_> {
+        let output = self
+            .outputs
+            .get(slot.index as usize)
+            .and_then(Option::as_ref)
+            .filter(|s| s.id == slot);
+        match output {
+            Some(output) => output.queue.chunks(),
+            None => OutputChunks::EMPTY,
+        }
+    }
+
+    /// Records that the first `n` bytes of [`output`](Self::output) were
+    /// written at `now`; returns the bytes still waiting.
+    pub fn written(&mut self, slot: SlotId, n: usize, now: Millis) -> usize {
+        let Some(output) = OutputSlot::find(&mut self.outputs, slot) else {
+            return 0;
+        };
+        output.queue.consume(n);
+        if n > 0 {
+            output.counters.count_written(n, now);
+        }
+        output.queue.pending()
+    }
+}

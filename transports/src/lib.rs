@@ -1,0 +1,45 @@
+//! Peer transports for a Pinecone node.
+//!
+//! Everything that turns a URI or an incoming connection into an established
+//! peering: TCP listen and dial, WebSocket (`ws://` and `wss://`) listen and
+//! dial, the 104-byte handshake with its deadline, and a manager that keeps
+//! static peers connected with exponential backoff.
+//!
+//! Connection setup is not the hot path, so it runs on ordinary blocking
+//! threads, with a bounded number of inbound handshakes in flight. What comes
+//! out is a [`Peering`]: a plain stream socket ([`PeerStream`]) plus the
+//! peer's verified public key and where the peering came from. A WebSocket
+//! peering is bridged onto one end of a Unix socket pair, so whoever drives
+//! the peering afterwards sees every peering as a plain byte stream.
+//!
+//! * [`Transport`]: our identity and settings; dials, listens, and runs the
+//!   handshake on streams connected elsewhere.
+//! * [`PeerUri`]: `host:port`, `tcp://host:port`, `ws://…`, `wss://…`.
+//! * [`exchange_handshake`]: the handshake over any stream with timeouts.
+//! * [`StaticPeers`]: reconnects a set of URIs with [`Backoff`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod dial;
+mod handshake;
+mod inbound;
+mod listener;
+mod peering;
+mod slots;
+mod static_peers;
+mod tcp;
+mod transport;
+mod uri;
+mod websocket;
+
+pub use config::{default_client_tls, TransportConfig};
+pub use dial::DialError;
+pub use handshake::{
+    exchange_handshake, HandshakeFailure, TimeoutStream, DEFAULT_HANDSHAKE_TIMEOUT,
+};
+pub use listener::Listener;
+pub use peering::{PeerOrigin, PeerStream, PeerType, Peering};
+pub use static_peers::{Backoff, BackoffPolicy, StaticPeers};
+pub use transport::{ManholeFn, PeeringSink, Transport};
+pub use uri::{PeerUri, UriError};
