@@ -17,14 +17,25 @@
 //! * [`PeerUri`]: `host:port`, `tcp://host:port`, `ws://…`, `wss://…`.
 //! * [`exchange_handshake`]: the handshake over any stream with timeouts.
 //! * [`StaticPeers`]: reconnects a set of URIs with [`Backoff`].
-#![forbid(unsafe_code)]
+//!
+//! On top of them runs a whole node: [`Node`] starts a control thread that
+//! owns the protocol state machine and one I/O driver thread per forwarding
+//! worker (io_uring, or epoll when io_uring is unavailable or not wanted;
+//! see [`IoDriver`]), and takes in the peerings all of the above produce.
+//! The `pinecone` binary is that node as a daemon.
+//!
+//! Unsafe code is denied everywhere but in the io_uring driver, where
+//! queuing a request to the kernel requires it.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod config;
 mod dial;
 mod handshake;
 mod inbound;
+mod io;
 mod listener;
+mod node;
 mod peering;
 mod slots;
 mod static_peers;
@@ -39,6 +50,7 @@ pub use handshake::{
     exchange_handshake, HandshakeFailure, TimeoutStream, DEFAULT_HANDSHAKE_TIMEOUT,
 };
 pub use listener::Listener;
+pub use node::{Datagram, IoDriver, Node, NodeConfig, NodeError};
 pub use peering::{PeerOrigin, PeerStream, PeerType, Peering};
 pub use static_peers::{Backoff, BackoffPolicy, StaticPeers};
 pub use transport::{ManholeFn, PeeringSink, Transport};

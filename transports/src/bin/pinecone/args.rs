@@ -1,0 +1,180 @@
+//! The daemon's command line, including the reference's single-dash
+//! spellings.
+
+use clap::Parser;
+use pinecone_transports::IoDriver;
+
+/// A Pinecone overlay routing node.
+#[derive(Debug, Parser)]
+#[command(name = "pinecone", version, about = "A Pinecone overlay routing node")]
+pub struct Args {
+    /// Address to listen on for TCP peers (for example `127.0.0.1:7000`,
+    /// or `:0` for any address and a free port). An empty value disables
+    /// the TCP listener. Also accepted as `-listen`.
+    #[arg(long, value_name = "ADDR", default_value = ":0")]
+    pub listen: String,
+
+    /// Address to listen on for WebSocket peers over plain HTTP; peers
+    /// upgrade on any path but `/manhole`. An empty value disables it.
+    /// Also accepted as `-listenws`.
+    #[arg(long = "listen-ws", value_name = "ADDR", default_value = ":0")]
+    pub listen_ws: String,
+
+    /// Peers to keep connected, comma-separated: `host:port`,
+    /// `tcp://host:port`, `ws://host:port/path` or `wss://…`. Each is
+    /// redialled with exponential backoff (1 s doubling to 1 h) when it
+    /// drops. Also accepted as `-connect`.
+    #[arg(long, value_name = "URI[,URI…]", value_delimiter = ',')]
+    pub connect: Vec<String>,
+
+    /// The node's ed25519 seed as 64 hexadecimal digits; a random key when
+    /// absent. Also accepted as `-secretkey`.
+    #[arg(long = "secret-key", value_name = "HEX", value_parser = parse_seed)]
+    pub secret_key: Option<[u8; 32]>,
+
+    /// Serve the node's state as JSON at `/manhole` on the WebSocket
+    /// listener. Also accepted as `-manhole`.
+    #[arg(long)]
+    pub manhole: bool,
+
+    /// Forwarding worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// The I/O driver: `uring` (io_uring; falls back to epoll when the
+    /// kernel does not allow it) or `epoll`.
+    #[arg(long, value_name = "uring|epoll", default_value = "uring")]
+    pub io: IoDriver,
+}
+
+/// The reference daemon's single-dash flags and their spellings here.
+const LEGACY_FLAGS: [(&str, &str); 5] = [
+    ("-listen", "--listen"),
+    ("-listenws", "--listen-ws"),
+    ("-connect", "--connect"),
+    ("-secretkey", "--secret-key"),
+    ("-manhole", "--manhole"),
+];
+
+/// Rewrites the reference's single-dash flags (`-listen ADDR`,
+/// `-listen=ADDR`, …) into the double-dash ones; everything else is left
+/// alone.
+pub fn rewrite_legacy(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|arg| {
+            let (name, value) = match arg.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (arg.as_str(), None),
+            };
+            match LEGACY_FLAGS.iter().find(|(legacy, _)| *legacy == name) {
+                Some((_, modern)) => match value {
+                    Some(value) => format!("{modern}={value}"),
+                    None => (*modern).to_owned(),
+                },
+                None => arg,
+            }
+        })
+        .collect()
+}
+
+/// Parses a 32-byte seed from hexadecimal.
+fn parse_seed(text: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(text.trim()).map_err(|error| format!("not hexadecimal: {error}"))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("a seed is 32 bytes (64 hex digits), not {}", bytes.len()))
+}
+
+/// A listen address as given, with the reference's `:PORT` meaning every
+/// address; `None` when empty (the listener is off).
+pub fn listen_address(text: &str) -> Option<String> {
+    match text.trim() {
+        "" => None,
+        port if port.starts_with(':') => Some(format!("0.0.0.0{port}")),
+        address => Some(address.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn legacy_flags_become_long_ones() {
+        let rewritten = rewrite_legacy(strings(&[
+            "pinecone",
+            "-listen",
+            "127.0.0.1:1",
+            "-listenws=127.0.0.1:2",
+            "-connect",
+            "a:1,b:2",
+            "-manhole",
+            "-secretkey",
+            "00",
+            "--workers",
+            "2",
+        ]));
+        assert_eq!(
+            rewritten,
+            strings(&[
+                "pinecone",
+                "--listen",
+                "127.0.0.1:1",
+                "--listen-ws=127.0.0.1:2",
+                "--connect",
+                "a:1,b:2",
+                "--manhole",
+                "--secret-key",
+                "00",
+                "--workers",
+                "2",
+            ])
+        );
+    }
+
+    #[test]
+    fn parses_every_flag() {
+        let seed = "01".repeat(32);
+        let args = Args::try_parse_from(rewrite_legacy(strings(&[
+            "pinecone",
+            "-listen",
+            ":7000",
+            "--listen-ws",
+            "",
+            "-connect",
+            "a:1,ws://b:2",
+            "-secretkey",
+            &seed,
+            "-manhole",
+            "--workers",
+            "3",
+            "--io",
+            "uring",
+        ])))
+        .expect("parses");
+        assert_eq!(
+            listen_address(&args.listen).as_deref(),
+            Some("0.0.0.0:7000")
+        );
+        assert_eq!(listen_address(&args.listen_ws), None);
+        assert_eq!(args.connect, strings(&["a:1", "ws://b:2"]));
+        assert_eq!(args.secret_key, Some([1; 32]));
+        assert!(args.manhole);
+        assert_eq!(args.workers, Some(3));
+        assert_eq!(args.io, IoDriver::Uring);
+    }
+
+    #[test]
+    fn refuses_bad_seeds_and_drivers() {
+        for bad in [
+            &["pinecone", "--secret-key", "xyz"][..],
+            &["pinecone", "--secret-key", "0102"][..],
+            &["pinecone", "--io", "kqueue"][..],
+        ] {
+            assert!(Args::try_parse_from(strings(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `pinecone`: a Pinecone node as a daemon.
+
+mod args;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use pinecone_transports::{Node, NodeConfig};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+use args::{listen_address, rewrite_legacy, Args};
+
+fn main() -> ExitCode {
+    let args = Args::parse_from(rewrite_legacy(std::env::args()));
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the node, prints its key and addresses, and runs until SIGINT or
+/// SIGTERM.
+fn run(args: Args) -> Result<(), String> {
+    // Registered first, so that a signal arriving during start-up is not
+    // lost.
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM]).map_err(|e| format!("cannot handle signals: {e}"))?;
+    let mut config = NodeConfig {
+        io: args.io,
+        ..NodeConfig::default()
+    };
+    config.forward.workers = args.workers.unwrap_or(0);
+    let node = match args.secret_key {
+        Some(seed) => Node::start(seed, config),
+        None => Node::random(config),
+    }
+    .map_err(|e| format!("cannot start the node: {e}"))?;
+    info!(io = ?node.io_driver(), "node started");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Public key: {}", node.public_key());
+    if let Some(address) = listen_address(&args.listen) {
+        let bound = node
+            .listen_tcp(address.as_str())
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let _ = writeln!(out, "Listening on tcp://{bound}");
+    }
+    if let Some(address) = listen_address(&args.listen_ws) {
+        let bound = node
+            .listen_ws(address.as_str(), args.manhole)
+            .map_err(|e| format!("cannot listen for WebSockets on {address}: {e}"))?;
+        let _ = writeln!(out, "Listening for WebSockets on ws://{bound}");
+        if args.manhole {
+            let _ = writeln!(out, "Manhole at http://{bound}/manhole");
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    for uri in args.connect.iter().filter(|u| !u.trim().is_empty()) {
+        node.connect(uri.trim())
+            .map_err(|e| format!("cannot connect to {uri}: {e}"))?;
+    }
+    if let Some(signal) = signals.forever().next() {
+        info!(signal, "shutting down");
+    }
+    node.shutdown();
+    info!("stopped");
+    Ok(())
+}

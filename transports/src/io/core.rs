@@ -1,0 +1,239 @@
+//! What every I/O driver does each round, whatever tells it which sockets
+//! are ready: attach and detach peerings, read, route, close what broke,
+//! write.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use crossbeam_channel::Receiver;
+use pinecone_engine::control::Port;
+use pinecone_engine::forward::{SlotId, Worker};
+
+use super::clock;
+use super::command::{CloseReason, DriverCommand, DriverReport, PeeringId};
+use super::connection::Connection;
+use super::handle::DriverHooks;
+use crate::peering::PeerStream;
+
+/// How a driver learns that sockets are ready. Tokens name a peering's slot
+/// and generation ([`token`]); a readiness source reports them back.
+pub(crate) trait Readiness {
+    /// Starts watching `fd` for reading and writing, edge-triggered.
+    fn register(&mut self, fd: RawFd, token: u64) -> io::Result<()>;
+    /// Stops watching `fd`.
+    fn deregister(&mut self, fd: RawFd, token: u64);
+}
+
+/// The token of the peering in `slot`: its index plus one (zero is left
+/// for wakeups) in the low half, its generation in the high half.
+pub(crate) fn token(slot: SlotId) -> u64 {
+    (u64::from(slot.generation) << 32) | (u64::from(slot.index) + 1)
+}
+
+/// The state a driver thread owns besides its readiness source.
+pub(crate) struct DriverCore {
+    worker: Worker,
+    /// By slot index.
+    connections: Vec<Option<Connection>>,
+    inbox: Receiver<DriverCommand>,
+    hooks: DriverHooks,
+    writable: Vec<SlotId>,
+    ended: Vec<(usize, CloseReason)>,
+}
+
+impl DriverCore {
+    /// A driver core for `worker`, taking commands from `inbox`.
+    pub(crate) fn new(
+        worker: Worker,
+        inbox: Receiver<DriverCommand>,
+        hooks: DriverHooks,
+    ) -> DriverCore {
+        DriverCore {
+            worker,
+            connections: Vec::new(),
+            inbox,
+            hooks,
+            writable: Vec::new(),
+            ended: Vec::new(),
+        }
+    }
+
+    /// Whether a read would make progress without waiting for readiness.
+    pub(crate) fn busy(&self) -> bool {
+        self.connections
+            .iter()
+            .flatten()
+            .any(|c| c.should_read(&self.worker))
+    }
+
+    /// Records what the readiness source said about `token`.
+    pub(crate) fn mark_ready(&mut self, token: u64, readable: bool, writable: bool) {
+        let Some(connection) = self.by_token(token) else {
+            return;
+        };
+        connection.readable |= readable;
+        connection.writable |= writable;
+    }
+
+    /// The socket of the peering `token` names, if it is still attached.
+    pub(crate) fn fd_of(&mut self, token: u64) -> Option<RawFd> {
+        self.by_token(token).map(|c| c.stream.as_raw_fd())
+    }
+
+    fn by_token(&mut self, token: u64) -> Option<&mut Connection> {
+        let index = usize::try_from((token & 0xffff_ffff).checked_sub(1)?).ok()?;
+        let generation = u32::try_from(token >> 32).ok()?;
+        self.connections
+            .get_mut(index)?
+            .as_mut()
+            .filter(|c| c.slot.generation == generation)
+    }
+
+    /// Carries out the control thread's commands.
+    pub(crate) fn take_commands(&mut self, readiness: &mut impl Readiness) {
+        while let Ok(command) = self.inbox.try_recv() {
+            match command {
+                DriverCommand::Attach { id, port, stream } => {
+                    self.attach(id, port, stream, readiness)
+                }
+                DriverCommand::Detach(id) => {
+                    let index = self
+                        .connections
+                        .iter()
+                        .position(|c| c.as_ref().is_some_and(|c| c.id == id));
+                    if let Some(index) = index {
+                        self.close(index, None, readiness);
+                    }
+                }
+            }
+        }
+    }
+
+    fn attach(
+        &mut self,
+        id: PeeringId,
+        port: Port,
+        stream: PeerStream,
+        readiness: &mut impl Readiness,
+    ) {
+        if let Err(error) = stream.set_nonblocking(true) {
+            self.report_closed(id, CloseReason::Io(error));
+            return;
+        }
+        let slot = self.worker.attach(port, clock::now());
+        if let Err(error) = readiness.register(stream.as_raw_fd(), token(slot)) {
+            self.worker.detach(slot);
+            self.report_closed(id, CloseReason::Io(error));
+            return;
+        }
+        let index = slot.index as usize;
+        if self.connections.len() <= index {
+            self.connections.resize_with(index + 1, || None);
+        }
+        self.connections[index] = Some(Connection::new(id, slot, stream));
+        (self.hooks.report)(DriverReport::Attached(id));
+    }
+
+    fn report_closed(&self, id: PeeringId, reason: CloseReason) {
+        (self.hooks.report)(DriverReport::Closed { id, reason });
+    }
+
+    fn open_indices(&self) -> Vec<usize> {
+        (0..self.connections.len())
+            .filter(|&i| self.connections.get(i).is_some_and(Option::is_some))
+            .collect()
+    }
+
+    /// Reads what is readable, routes it, closes what broke and writes
+    /// what is waiting; then tells the control thread.
+    pub(crate) fn round(&mut self, readiness: &mut impl Readiness) {
+        let now = clock::now();
+        for index in self.open_indices() {
+            let Some(connection) = self.connections.get_mut(index).and_then(Option::as_mut) else {
+                continue;
+            };
+            if !connection.should_read(&self.worker) {
+                continue;
+            }
+            if let Err(reason) = connection.read_into(&mut self.worker) {
+                self.ended.push((index, reason));
+            }
+        }
+        // Frames read before the end of a stream are still routed.
+        self.worker.process(now);
+        for (index, reason) in std::mem::take(&mut self.ended) {
+            self.close(index, Some(reason), readiness);
+        }
+        for broken in self.worker.take_broken() {
+            let index = broken.slot.index as usize;
+            if self.slot_at(index) == Some(broken.slot) {
+                self.close(index, Some(CloseReason::Broken(broken.error)), readiness);
+            }
+        }
+        self.worker.take_writable(&mut self.writable);
+        for slot in self.writable.drain(..) {
+            let index = slot.index as usize;
+            if let Some(connection) = self.connections.get_mut(index).and_then(Option::as_mut) {
+                if connection.slot == slot {
+                    connection.pending_output = true;
+                }
+            }
+        }
+        for index in self.open_indices() {
+            let Some(connection) = self.connections.get_mut(index).and_then(Option::as_mut) else {
+                continue;
+            };
+            if !connection.pending_output || !connection.writable {
+                continue;
+            }
+            if let Err(reason) = connection.write_from(&mut self.worker, now) {
+                self.close(index, Some(reason), readiness);
+            }
+        }
+        (self.hooks.after_round)();
+    }
+
+    fn slot_at(&self, index: usize) -> Option<SlotId> {
+        Some(self.connections.get(index)?.as_ref()?.slot)
+    }
+
+    /// Closes the peering in slot `index`, reporting `reason` if the
+    /// control thread did not ask for it.
+    fn close(&mut self, index: usize, reason: Option<CloseReason>, readiness: &mut impl Readiness) {
+        let Some(connection) = self.connections.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        readiness.deregister(connection.stream.as_raw_fd(), token(connection.slot));
+        let _ = connection.stream.shutdown(std::net::Shutdown::Both);
+        self.worker.detach(connection.slot);
+        if let Some(reason) = reason {
+            self.report_closed(connection.id, reason);
+        }
+    }
+
+    /// Closes every peering without reporting (the node is stopping).
+    pub(crate) fn close_all(&mut self, readiness: &mut impl Readiness) {
+        for index in self.open_indices() {
+            self.close(index, None, readiness);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_keep_index_and_generation_apart() {
+        let slot = SlotId {
+            index: 7,
+            generation: 3,
+        };
+        assert_eq!(token(slot), (3 << 32) | 8);
+        let first = SlotId {
+            index: 0,
+            generation: 0,
+        };
+        assert_ne!(token(first), 0, "zero is the wakeup token");
+    }
+}

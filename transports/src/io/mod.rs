@@ -1,0 +1,22 @@
+//! I/O drivers: the threads that move bytes between the sockets of
+//! established peerings and the forwarding plane's
+//! [`Worker`](pinecone_engine::forward::Worker)s.
+//!
+//! A driver owns one worker and the non-blocking streams of the peerings
+//! attached to it. It takes commands (attach, detach, stop) from the
+//! control thread and reports back when a peering ends.
+
+mod clock;
+mod command;
+mod connection;
+mod core;
+mod epoll;
+mod handle;
+mod sendmsg;
+mod uring;
+
+pub(crate) use clock::now;
+pub(crate) use command::{CloseReason, DriverCommand, DriverReport, PeeringId};
+pub(crate) use epoll::spawn_epoll;
+pub(crate) use handle::{DriverHandle, DriverHooks};
+pub(crate) use uring::{spawn_uring, uring_available};

@@ -1,0 +1,80 @@
+//! Settings of a [`Node`](super::Node).
+
+use std::str::FromStr;
+
+use pinecone_engine::control::Config;
+use pinecone_engine::forward::ForwardConfig;
+
+use crate::config::TransportConfig;
+
+/// Which I/O driver moves the bytes of peerings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoDriver {
+    /// io_uring (the default): multishot polls on a ring per worker. When
+    /// the kernel does not allow io_uring the node runs the epoll driver
+    /// and says so in its log.
+    #[default]
+    Uring,
+    /// mio over epoll.
+    Epoll,
+}
+
+impl FromStr for IoDriver {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "uring" | "io_uring" => Ok(IoDriver::Uring),
+            "epoll" | "mio" => Ok(IoDriver::Epoll),
+            other => Err(format!(
+                "unknown I/O driver {other:?} (expected uring or epoll)"
+            )),
+        }
+    }
+}
+
+/// Settings of a [`Node`](super::Node).
+#[derive(Debug, Clone, Default)]
+pub struct NodeConfig {
+    /// The protocol state machine's settings.
+    pub router: Config,
+    /// The forwarding plane's sizes; `forward.workers` is the number of
+    /// forwarding threads (zero means one per core).
+    pub forward: ForwardConfig,
+    /// Dialling and accepting, including the handshake deadline.
+    pub transport: TransportConfig,
+    /// The I/O driver.
+    pub io: IoDriver,
+}
+
+impl NodeConfig {
+    /// The number of forwarding threads to run.
+    pub(crate) fn worker_count(&self) -> usize {
+        match self.forward.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drivers_parse_by_name() {
+        assert_eq!("uring".parse(), Ok(IoDriver::Uring));
+        assert_eq!("epoll".parse(), Ok(IoDriver::Epoll));
+        assert!("select".parse::<IoDriver>().is_err());
+        assert_eq!(IoDriver::default(), IoDriver::Uring);
+    }
+
+    #[test]
+    fn zero_workers_means_one_per_core() {
+        let mut config = NodeConfig::default();
+        config.forward.workers = 0;
+        assert!(config.worker_count() >= 1);
+        config.forward.workers = 3;
+        assert_eq!(config.worker_count(), 3);
+    }
+}

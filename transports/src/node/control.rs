@@ -1,0 +1,258 @@
+//! The control thread: owns the router, feeds it what the workers and
+//! transports bring in, and carries out what it decides.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use pinecone_engine::control::{Event, Millis, PeerInfo, PeerType, Router};
+use pinecone_engine::forward::Fabric;
+use tracing::info;
+
+use super::datagram::Datagram;
+use super::inbox::{ControlInput, Request, WakeBell};
+use super::peerings::{PeeringRecord, Peerings};
+use crate::io::{self, CloseReason, DriverCommand, DriverHandle, DriverReport, PeeringId};
+use crate::peering::Peering;
+use crate::static_peers::StaticPeers;
+
+/// The longest the thread sleeps, so that peering activity reaches the
+/// router's keepalive and dead-peer timers at least this often.
+const MAX_SLEEP: Duration = Duration::from_millis(500);
+
+/// The least time between two drains of the forwarding plane's queues
+/// prompted by workers alone, so that a busy forwarding plane does not
+/// keep the control thread spinning: protocol frames and datagrams wait at
+/// most this long.
+const MIN_WAKE_GAP: Duration = Duration::from_millis(1);
+
+/// Events queued for one subscriber before further events are dropped.
+pub(crate) const SUBSCRIBER_QUEUE: usize = 4_096;
+
+/// Everything the control thread owns.
+pub(crate) struct Control {
+    pub(crate) router: Router,
+    pub(crate) fabric: Arc<Fabric>,
+    pub(crate) drivers: Vec<DriverHandle>,
+    pub(crate) inbox: Receiver<ControlInput>,
+    pub(crate) bell: WakeBell,
+    pub(crate) static_peers: Option<StaticPeers>,
+    pub(crate) deliveries: Sender<Datagram>,
+    pub(crate) peerings: Peerings,
+    pub(crate) subscribers: Vec<Sender<Event>>,
+    pub(crate) next_driver: usize,
+}
+
+impl Control {
+    /// Runs until told to shut down, then closes every peering and joins
+    /// the drivers.
+    pub(crate) fn run(mut self) {
+        let mut last_service = Instant::now();
+        // A worker rang, and its queues were not drained since.
+        let mut woken = false;
+        loop {
+            let now = io::now();
+            let mut wait = self
+                .router
+                .poll_timeout()
+                .map_or(MAX_SLEEP, |at| at.saturating_since(now))
+                .min(MAX_SLEEP);
+            if woken {
+                wait = wait.min(MIN_WAKE_GAP.saturating_sub(last_service.elapsed()));
+            }
+            // Anything but a worker's wakeup is served at once.
+            let mut urgent = false;
+            let mut running = true;
+            match self.inbox.recv_timeout(wait) {
+                Ok(input) => {
+                    woken |= matches!(input, ControlInput::Wake);
+                    urgent |= !matches!(input, ControlInput::Wake);
+                    running = self.handle(input);
+                }
+                Err(RecvTimeoutError::Timeout) => urgent = !woken,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while running {
+                match self.inbox.try_recv() {
+                    Ok(input) => {
+                        woken |= matches!(input, ControlInput::Wake);
+                        urgent |= !matches!(input, ControlInput::Wake);
+                        running = self.handle(input);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if !running {
+                break;
+            }
+            if urgent || last_service.elapsed() >= MIN_WAKE_GAP {
+                self.service();
+                last_service = Instant::now();
+                woken = false;
+            }
+        }
+        self.static_peers = None;
+        self.drivers.clear();
+    }
+
+    /// Handles one input; `false` means shut down.
+    fn handle(&mut self, input: ControlInput) -> bool {
+        let now = io::now();
+        match input {
+            ControlInput::Peering(peering) => self.add_peering(peering, now),
+            ControlInput::Driver(DriverReport::Attached(id)) => {
+                if let Some(record) = self.peerings.get_mut(id) {
+                    record.attached = true;
+                }
+            }
+            ControlInput::Driver(DriverReport::Closed { id, reason }) => {
+                self.peering_closed(id, &reason, now)
+            }
+            ControlInput::Wake => {}
+            ControlInput::Request(request) => self.answer(request, now),
+            ControlInput::Shutdown => return false,
+        }
+        true
+    }
+
+    fn answer(&mut self, request: Request, now: Millis) {
+        match request {
+            Request::Send {
+                dest,
+                payload,
+                reply,
+            } => {
+                let _ = reply.send(self.router.send(dest, &payload, now));
+            }
+            Request::Peers(reply) => {
+                let _ = reply.send(self.router.peers());
+            }
+            Request::Coords(reply) => {
+                let _ = reply.send(self.router.coords());
+            }
+            Request::Dump(reply) => {
+                let json = serde_json::to_string_pretty(&self.router.state_dump(now))
+                    .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
+                let _ = reply.send(json);
+            }
+            Request::Disconnect { port, reply } => {
+                let found = self.peerings.id_of(port);
+                if let Some(id) = found {
+                    self.close(id, "closed by the application");
+                    self.router.remove_peer(port, now);
+                }
+                let _ = reply.send(found.is_some());
+            }
+            Request::Subscribe(events) => self.subscribers.push(events),
+            Request::Connect { uri, reply } => {
+                let result = match &self.static_peers {
+                    Some(peers) => peers.add(&uri),
+                    None => uri.parse(),
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn add_peering(&mut self, peering: Peering, now: Millis) {
+        let Peering {
+            stream,
+            public_key,
+            origin,
+        } = peering;
+        if public_key == self.router.public_key() {
+            info!(uri = %origin.uri, "refusing a peering with ourselves");
+            return;
+        }
+        // Round-robin over the drivers.
+        let driver_index = self.next_driver % self.drivers.len().max(1);
+        let Some(driver) = self.drivers.get(driver_index) else {
+            return;
+        };
+        self.next_driver = self.next_driver.wrapping_add(1);
+        let info = PeerInfo {
+            key: public_key,
+            peer_type: PeerType::try_from(origin.peer_type as u8).unwrap_or(PeerType::Remote),
+            zone: origin.zone.clone(),
+            uri: origin.uri.clone(),
+        };
+        let port = self.router.add_peer(info, now);
+        let id = self.peerings.insert(PeeringRecord {
+            port,
+            driver: driver_index,
+            uri: origin.uri.clone(),
+            is_static: origin.zone == "static",
+            attached: false,
+            backlog: VecDeque::new(),
+        });
+        info!(port, peer = %public_key, uri = %origin.uri, zone = %origin.zone,
+            outbound = origin.outbound, worker = driver_index, "peering added");
+        driver.send(DriverCommand::Attach { id, port, stream });
+    }
+
+    /// A driver closed a peering on its own (end of stream, I/O error,
+    /// broken framing).
+    fn peering_closed(&mut self, id: PeeringId, reason: &CloseReason, now: Millis) {
+        let Some(record) = self.peerings.remove(id) else {
+            return;
+        };
+        info!(port = record.port, uri = %record.uri, %reason, "peering removed");
+        self.router.remove_peer(record.port, now);
+        self.redial(&record);
+    }
+
+    /// Closes a peering the router or the application removed.
+    pub(super) fn close(&mut self, id: PeeringId, reason: &str) {
+        let Some(record) = self.peerings.remove(id) else {
+            return;
+        };
+        info!(port = record.port, uri = %record.uri, %reason, "peering removed");
+        if let Some(driver) = self.drivers.get(record.driver) {
+            driver.send(DriverCommand::Detach(id));
+        }
+        self.redial(&record);
+    }
+
+    fn redial(&self, record: &PeeringRecord) {
+        if record.is_static {
+            if let Some(peers) = &self.static_peers {
+                peers.disconnected(&record.uri);
+            }
+        }
+    }
+
+    /// Drains the forwarding plane's queues into the router, runs its
+    /// timers and carries out what it decided.
+    fn service(&mut self) {
+        let now = io::now();
+        self.bell.answer();
+        while let Some(frame) = self.fabric.poll_control() {
+            // An error removes the peer; its event closes the connection.
+            let _ = self.router.handle_frame(frame.port, &frame.frame, now);
+        }
+        while let Some(delivery) = self.fabric.poll_delivery() {
+            self.deliver(Datagram {
+                source: delivery.source,
+                payload: delivery.payload,
+            });
+        }
+        self.note_activity();
+        if self.router.poll_timeout().is_some_and(|at| now >= at) {
+            self.router.handle_timeout(now);
+        }
+        self.carry_out();
+    }
+
+    /// Tells the router when each peering last moved bytes.
+    fn note_activity(&mut self) {
+        let ports = self.fabric.ports();
+        for (port, location) in ports.ports() {
+            let counters = &location.counters;
+            self.router
+                .note_activity(port, false, true, counters.last_received());
+            self.router
+                .note_activity(port, true, false, counters.last_sent());
+        }
+    }
+}

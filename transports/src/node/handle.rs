@@ -1,0 +1,299 @@
+//! The [`Node`] handle: what applications, the daemon and foreign-language
+//! bindings call.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use ed25519_dalek::SigningKey;
+use pinecone_engine::control::{Event, PeerSummary, Port, Router};
+use pinecone_engine::forward::Fabric;
+use pinecone_engine::wire::{Coords, PublicKey};
+use rand_core::{OsRng, RngCore};
+use tracing::info;
+
+use super::config::{IoDriver, NodeConfig};
+use super::control::{Control, SUBSCRIBER_QUEUE};
+use super::datagram::Datagram;
+use super::error::NodeError;
+use super::inbox::{ControlInput, Request, WakeBell};
+use super::peerings::Peerings;
+use crate::io::{self, spawn_epoll, spawn_uring, DriverHooks};
+use crate::listener::Listener;
+use crate::peering::{PeerOrigin, PeerStream};
+use crate::static_peers::{BackoffPolicy, StaticPeers};
+use crate::transport::{ManholeFn, PeeringSink, Transport};
+use crate::uri::PeerUri;
+
+/// How long the `/manhole` endpoint waits for the control thread.
+const MANHOLE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// A running node. Every method may be called from any thread; dropping
+/// it shuts the node down.
+pub struct Node {
+    public_key: PublicKey,
+    io_driver: IoDriver,
+    transport: Transport,
+    inbox: Sender<ControlInput>,
+    deliveries: Receiver<Datagram>,
+    listeners: Mutex<Vec<Listener>>,
+    control: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("public_key", &self.public_key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Node {
+    /// Starts a node with a random key.
+    pub fn random(config: NodeConfig) -> Result<Node, NodeError> {
+        let mut seed = [0u8; 32];
+        OsRng.fill_bytes(&mut seed);
+        Node::start(seed, config)
+    }
+
+    /// Starts a node whose ed25519 key comes from the 32-byte `seed`: its
+    /// control thread, one I/O driver per forwarding worker and the static
+    /// peer manager. It has no listeners and no peers yet.
+    pub fn start(seed: [u8; 32], config: NodeConfig) -> Result<Node, NodeError> {
+        let signing_key = SigningKey::from_bytes(&seed);
+        let now = io::now();
+        let mut router = Router::new(signing_key.clone(), config.router.clone(), now);
+        let public_key = router.public_key();
+        let workers = config.worker_count();
+        let forward = pinecone_engine::forward::ForwardConfig {
+            workers,
+            ..config.forward.clone()
+        };
+        let fabric = Fabric::new(forward, router.routing_table());
+        let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+        let bell = WakeBell::new(inbox_tx.clone());
+        let io_driver = match config.io {
+            IoDriver::Uring => match io::uring_available() {
+                Ok(()) => IoDriver::Uring,
+                Err(error) => {
+                    info!(%error, "io_uring is unavailable; using epoll");
+                    IoDriver::Epoll
+                }
+            },
+            IoDriver::Epoll => IoDriver::Epoll,
+        };
+        let mut drivers = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let reports = inbox_tx.clone();
+            let wake = bell.clone();
+            let hooks = DriverHooks {
+                report: Box::new(move |report| {
+                    let _ = reports.send(ControlInput::Driver(report));
+                }),
+                after_round: Box::new(move || wake.ring()),
+            };
+            drivers.push(match io_driver {
+                IoDriver::Uring => spawn_uring(&fabric, index, hooks)?,
+                IoDriver::Epoll => spawn_epoll(&fabric, index, hooks)?,
+            });
+        }
+        let transport = Transport::new(signing_key, config.transport.clone());
+        let static_peers = StaticPeers::start(
+            transport.clone(),
+            peering_sink(&inbox_tx),
+            BackoffPolicy::default(),
+        )?;
+        let (deliveries_tx, deliveries) =
+            crossbeam_channel::bounded(config.forward.delivery_queue_len.max(1));
+        let control = Control {
+            router,
+            fabric,
+            drivers,
+            inbox,
+            bell,
+            static_peers: Some(static_peers),
+            deliveries: deliveries_tx,
+            peerings: Peerings::default(),
+            subscribers: Vec::new(),
+            next_driver: 0,
+        };
+        let thread = thread::Builder::new()
+            .name("pinecone-control".to_owned())
+            .spawn(move || control.run())?;
+        Ok(Node {
+            public_key,
+            io_driver,
+            transport,
+            inbox: inbox_tx,
+            deliveries,
+            listeners: Mutex::new(Vec::new()),
+            control: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// This node's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.public_key
+    }
+
+    /// The I/O driver running: the one configured, or epoll when io_uring
+    /// was asked for but the kernel does not allow it.
+    pub fn io_driver(&self) -> IoDriver {
+        self.io_driver
+    }
+
+    /// Listens for TCP peers on `address` (port 0 picks one); returns the
+    /// address bound.
+    pub fn listen_tcp(&self, address: impl ToSocketAddrs) -> Result<SocketAddr, NodeError> {
+        let listener = self
+            .transport
+            .listen_tcp(address, peering_sink(&self.inbox))?;
+        Ok(self.keep(listener))
+    }
+
+    /// Listens for WebSocket peers on `address`; with `manhole`, also
+    /// serves the state dump as JSON at `/manhole`. Returns the address
+    /// bound.
+    pub fn listen_ws(
+        &self,
+        address: impl ToSocketAddrs,
+        manhole: bool,
+    ) -> Result<SocketAddr, NodeError> {
+        let dump = manhole.then(|| {
+            let inbox = self.inbox.clone();
+            let dump: ManholeFn = Arc::new(move || {
+                let (reply, answer) = crossbeam_channel::bounded(1);
+                let _ = inbox.send(ControlInput::Request(Request::Dump(reply)));
+                answer
+                    .recv_timeout(MANHOLE_PATIENCE)
+                    .unwrap_or_else(|_| "{}".to_owned())
+            });
+            dump
+        });
+        let listener = self
+            .transport
+            .listen_websocket(address, peering_sink(&self.inbox), dump)?;
+        Ok(self.keep(listener))
+    }
+
+    fn keep(&self, listener: Listener) -> SocketAddr {
+        let address = listener.local_addr();
+        lock(&self.listeners).push(listener);
+        address
+    }
+
+    /// Keeps `uri` (`host:port`, `tcp://…`, `ws://…`, `wss://…`) connected
+    /// as a static peer, redialling with exponential backoff; returns it in
+    /// canonical form.
+    pub fn connect(&self, uri: &str) -> Result<PeerUri, NodeError> {
+        let uri = uri.to_owned();
+        Ok(self.ask(|reply| Request::Connect { uri, reply })??)
+    }
+
+    /// Runs the handshake on a stream connected by other means (blocking
+    /// for at most the handshake deadline) and peers over it; returns the
+    /// peer's key.
+    pub fn attach(&self, stream: PeerStream, origin: PeerOrigin) -> Result<PublicKey, NodeError> {
+        let peering = self.transport.establish(stream, origin)?;
+        let key = peering.public_key;
+        self.inbox
+            .send(ControlInput::Peering(peering))
+            .map_err(|_| NodeError::Stopped)?;
+        Ok(key)
+    }
+
+    /// Sends a datagram to the node with key `dest`.
+    pub fn send(&self, dest: PublicKey, payload: &[u8]) -> Result<(), NodeError> {
+        let payload = payload.to_vec();
+        Ok(self.ask(|reply| Request::Send {
+            dest,
+            payload,
+            reply,
+        })??)
+    }
+
+    /// The next datagram, waiting at most `timeout`; `None` when none came
+    /// in time or the node shut down.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Datagram> {
+        self.deliveries.recv_timeout(timeout).ok()
+    }
+
+    /// The next datagram if one is waiting.
+    pub fn try_recv(&self) -> Option<Datagram> {
+        self.deliveries.try_recv().ok()
+    }
+
+    /// The peerings, in port order.
+    pub fn peers(&self) -> Result<Vec<PeerSummary>, NodeError> {
+        self.ask(Request::Peers)
+    }
+
+    /// This node's tree coordinates.
+    pub fn coords(&self) -> Result<Coords, NodeError> {
+        self.ask(Request::Coords)
+    }
+
+    /// Every event of the router from now on (peers, parent, paths…). A
+    /// subscriber that falls behind by more than a few thousand events
+    /// misses the newer ones.
+    pub fn subscribe(&self) -> Result<Receiver<Event>, NodeError> {
+        let (events, receiver) = crossbeam_channel::bounded(SUBSCRIBER_QUEUE);
+        self.inbox
+            .send(ControlInput::Request(Request::Subscribe(events)))
+            .map_err(|_| NodeError::Stopped)?;
+        Ok(receiver)
+    }
+
+    /// The state dump as JSON, with the fields of the reference's manhole.
+    pub fn state_dump_json(&self) -> Result<String, NodeError> {
+        self.ask(Request::Dump)
+    }
+
+    /// Closes the peering on `port`; returns whether there was one.
+    pub fn disconnect(&self, port: Port) -> Result<bool, NodeError> {
+        self.ask(|reply| Request::Disconnect { port, reply })
+    }
+
+    /// Stops listening and dialling, closes every peering and joins every
+    /// thread; a blocked [`recv_timeout`](Self::recv_timeout) returns
+    /// `None`. Calling it again does nothing.
+    pub fn shutdown(&self) {
+        lock(&self.listeners).clear();
+        let Some(control) = lock(&self.control).take() else {
+            return;
+        };
+        let _ = self.inbox.send(ControlInput::Shutdown);
+        if control.join().is_err() {
+            tracing::warn!("the control thread panicked");
+        }
+    }
+
+    /// Sends a request to the control thread and waits for its answer.
+    fn ask<T>(&self, request: impl FnOnce(Sender<T>) -> Request) -> Result<T, NodeError> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.inbox
+            .send(ControlInput::Request(request(reply)))
+            .map_err(|_| NodeError::Stopped)?;
+        answer.recv().map_err(|_| NodeError::Stopped)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A sink that hands peerings to the control thread.
+fn peering_sink(inbox: &Sender<ControlInput>) -> PeeringSink {
+    let inbox = inbox.clone();
+    Arc::new(move |peering| {
+        let _ = inbox.send(ControlInput::Peering(peering));
+    })
+}

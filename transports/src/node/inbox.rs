@@ -1,0 +1,102 @@
+//! What reaches the control thread: peerings, driver reports, wakeups and
+//! requests from the [`Node`](super::Node) handle.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use pinecone_engine::control::{Event, PeerSummary, Port, SendError};
+use pinecone_engine::wire::{Coords, PublicKey};
+
+use crate::io::DriverReport;
+use crate::peering::Peering;
+use crate::uri::{PeerUri, UriError};
+
+/// One message for the control thread.
+#[derive(Debug)]
+pub(crate) enum ControlInput {
+    /// A peering whose handshake succeeded.
+    Peering(Peering),
+    /// A driver's report.
+    Driver(DriverReport),
+    /// A worker may have queued protocol frames or datagrams.
+    Wake,
+    /// A call from the handle.
+    Request(Request),
+    /// Stop: close every peering and end the thread.
+    Shutdown,
+}
+
+/// A call from the [`Node`](super::Node) handle, with where to answer.
+#[derive(Debug)]
+pub(crate) enum Request {
+    /// Send a datagram.
+    Send {
+        dest: PublicKey,
+        payload: Vec<u8>,
+        reply: Sender<Result<(), SendError>>,
+    },
+    /// List the peerings.
+    Peers(Sender<Vec<PeerSummary>>),
+    /// This node's coordinates.
+    Coords(Sender<Coords>),
+    /// The state dump as JSON.
+    Dump(Sender<String>),
+    /// Close the peering on a port; answers whether there was one.
+    Disconnect { port: Port, reply: Sender<bool> },
+    /// Receive every event from now on.
+    Subscribe(Sender<Event>),
+    /// Keep a URI connected.
+    Connect {
+        uri: String,
+        reply: Sender<Result<PeerUri, UriError>>,
+    },
+}
+
+/// Wakes the control thread after a worker round, at most once until the
+/// control thread next drains the forwarding plane's queues.
+#[derive(Debug, Clone)]
+pub(crate) struct WakeBell {
+    pending: Arc<AtomicBool>,
+    inbox: Sender<ControlInput>,
+}
+
+impl WakeBell {
+    /// A bell that posts [`ControlInput::Wake`] to `inbox`.
+    pub(crate) fn new(inbox: Sender<ControlInput>) -> WakeBell {
+        WakeBell {
+            pending: Arc::new(AtomicBool::new(false)),
+            inbox,
+        }
+    }
+
+    /// Asks the control thread to look at the queues.
+    pub(crate) fn ring(&self) {
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            let _ = self.inbox.send(ControlInput::Wake);
+        }
+    }
+
+    /// Called by the control thread before it drains the queues.
+    pub(crate) fn answer(&self) {
+        self.pending.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rings_once_until_answered() {
+        let (inbox, received) = crossbeam_channel::unbounded();
+        let bell = WakeBell::new(inbox);
+        bell.ring();
+        bell.clone().ring();
+        assert_eq!(received.try_iter().count(), 1);
+        bell.answer();
+        bell.ring();
+        assert!(matches!(received.try_recv(), Ok(ControlInput::Wake)));
+        assert!(received.try_recv().is_err());
+    }
+}
