@@ -9,6 +9,13 @@
 //! * `snek_transit_*`: frames already carrying their path's watermark, as
 //!   on every hop after the first (forwarded byte for byte);
 //! * `snek_first_hop_64B`: frames with a fresh watermark, rewritten here;
+//! * `snek_transit_64B_clock_ticking`: as `snek_transit_64B`, with the
+//!   clock one millisecond on at every round (within a second, so that no
+//!   path expires), so that the worker's route cache starts empty each
+//!   round (1,000 paths for 4,096 frames);
+//! * `snek_transit_64B_no_route_cache`: as `snek_transit_64B`, by a worker
+//!   whose route cache has two entries, so that nearly every frame is routed
+//!   by a search of the table;
 //! * `router_handle_frame_64B`: the same transit frames through the
 //!   control plane's own single-threaded path, for comparison.
 //!
@@ -16,9 +23,10 @@
 //! load on the machine does not count against the switch.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use cpu_time::ThreadTime;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{Config, Millis, PeerInfo, PeerType, Port, Router};
 use pinecone_engine::forward::{Fabric, ForwardConfig, SlotId, Worker};
@@ -175,17 +183,23 @@ fn streams(ports: &[Port], paths: &[Path], fresh: bool, payload: &[u8]) -> Vec<V
 }
 
 /// One round of the I/O driver: read, process, write everything.
-fn round(worker: &mut Worker, slots: &[SlotId], streams: &[Vec<u8>], writable: &mut Vec<SlotId>) {
+fn round(
+    worker: &mut Worker,
+    slots: &[SlotId],
+    streams: &[Vec<u8>],
+    writable: &mut Vec<SlotId>,
+    now: Millis,
+) {
     for (slot, stream) in slots.iter().zip(streams) {
         let space = worker.read_buffer(*slot);
         space[..stream.len()].copy_from_slice(stream);
         worker.filled(*slot, stream.len());
     }
-    worker.process(NOW);
+    worker.process(now);
     worker.take_writable(writable);
     for slot in writable.drain(..) {
         let len = black_box(worker.output(slot)).len();
-        worker.written(slot, len, NOW);
+        worker.written(slot, len, now);
     }
 }
 
@@ -204,46 +218,80 @@ fn router_round(router: &mut Router, ports: &[Port], streams: &[Vec<u8>]) {
     }
 }
 
+/// A worker that owns one slot per port, on its own fabric.
+struct Switchboard {
+    _fabric: Arc<Fabric>,
+    worker: Worker,
+    slots: Vec<SlotId>,
+}
+
+impl Switchboard {
+    fn new(router: &mut Router, ports: &[Port], config: ForwardConfig) -> Switchboard {
+        let fabric = Fabric::new(config, router.routing_table());
+        let mut worker = fabric.worker(0).expect("worker 0");
+        let slots = ports.iter().map(|&p| worker.attach(p, NOW)).collect();
+        Switchboard {
+            _fabric: fabric,
+            worker,
+            slots,
+        }
+    }
+
+    /// Measures rounds of `streams`, the clock moving on by `tick` ms a
+    /// round (wrapping within a second).
+    fn bench(&mut self, b: &mut Bencher<'_>, streams: &[Vec<u8>], tick: u64) {
+        let mut writable = Vec::new();
+        let mut offset = 0;
+        b.iter_custom(|iters| {
+            let start = ThreadTime::now();
+            for _ in 0..iters {
+                offset = (offset + tick) % 1_000;
+                let now = Millis(NOW.0 + offset);
+                round(&mut self.worker, &self.slots, streams, &mut writable, now);
+            }
+            start.elapsed()
+        });
+    }
+
+    fn drops(&self) -> u64 {
+        let stats = |s: &SlotId| self.worker.counters(*s).expect("attached").snapshot();
+        self.slots.iter().map(|s| stats(s).drops.total()).sum()
+    }
+}
+
 fn switch(c: &mut Criterion) {
     let (mut router, ports, paths) = network();
-    let fabric = Fabric::new(ForwardConfig::default(), router.routing_table());
-    let mut worker = fabric.worker(0).expect("worker 0");
-    let slots: Vec<SlotId> = ports.iter().map(|&p| worker.attach(p, NOW)).collect();
+    let mut switchboard = Switchboard::new(&mut router, &ports, ForwardConfig::default());
+    let uncached = ForwardConfig {
+        route_cache_len: 2,
+        ..ForwardConfig::default()
+    };
+    let mut uncached = Switchboard::new(&mut router, &ports, uncached);
     let small = [0x5a; 64];
     let mtu = [0x3c; 1280];
+    let transit = streams(&ports, &paths, false, &small);
     let cases = [
-        ("snek_transit_64B", streams(&ports, &paths, false, &small)),
         ("snek_transit_1280B", streams(&ports, &paths, false, &mtu)),
         ("snek_first_hop_64B", streams(&ports, &paths, true, &small)),
     ];
     let mut group = c.benchmark_group("in_memory_switch");
     group.throughput(Throughput::Elements((PEERS * FRAMES_PER_PEER) as u64));
-    let mut writable = Vec::new();
+    group.bench_function("snek_transit_64B", |b| switchboard.bench(b, &transit, 0));
     for (name, streams) in &cases {
-        group.bench_with_input(BenchmarkId::from_parameter(name), streams, |b, streams| {
-            b.iter_custom(|iters| {
-                let start = ThreadTime::now();
-                for _ in 0..iters {
-                    round(&mut worker, &slots, streams, &mut writable);
-                }
-                start.elapsed()
-            });
-        });
+        group.bench_function(*name, |b| switchboard.bench(b, streams, 0));
     }
-    let total = |w: &Worker| -> u64 {
-        slots
-            .iter()
-            .map(|s| w.counters(*s).expect("attached").snapshot().drops.total())
-            .sum()
-    };
-    assert_eq!(total(&worker), 0, "the switch dropped frames");
-
-    let transit = &cases[0].1;
+    group.bench_function("snek_transit_64B_clock_ticking", |b| {
+        switchboard.bench(b, &transit, 1)
+    });
+    group.bench_function("snek_transit_64B_no_route_cache", |b| {
+        uncached.bench(b, &transit, 0)
+    });
+    assert_eq!(switchboard.drops() + uncached.drops(), 0, "frames dropped");
     group.bench_function("router_handle_frame_64B", |b| {
         b.iter_custom(|iters| {
             let start = ThreadTime::now();
             for _ in 0..iters {
-                router_round(&mut router, &ports, transit);
+                router_round(&mut router, &ports, &transit);
             }
             start.elapsed()
         });

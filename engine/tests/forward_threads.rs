@@ -32,18 +32,24 @@ struct Progress {
 }
 
 /// One frame to feed: the bytes and whether it is counted.
-struct Send {
+struct Outgoing {
     bytes: Vec<u8>,
     counted: bool,
+}
+
+/// What one thread's driver feeds and reads.
+#[derive(Default)]
+struct Plan {
+    /// Per slot, the frames to feed.
+    sources: Vec<(SlotId, VecDeque<Outgoing>)>,
+    /// Slots whose output the driver writes (the others never read).
+    readers: Vec<SlotId>,
 }
 
 /// What one thread's driver does.
 struct Driver {
     worker: Worker,
-    /// Per slot, the frames still to feed.
-    sources: Vec<(SlotId, VecDeque<Send>)>,
-    /// Slots whose output the driver writes (the others never read).
-    readers: Vec<SlotId>,
+    plan: Plan,
 }
 
 /// The frames each reading slot (by worker and slot) wrote, in order.
@@ -65,7 +71,7 @@ fn drive(mut d: Driver, progress: &Progress, total: usize, threads: usize) -> (W
     let mut fed_all = false;
     loop {
         assert!(start.elapsed() < DEADLINE, "traffic stopped flowing");
-        for (slot, frames) in &mut d.sources {
+        for (slot, frames) in &mut d.plan.sources {
             let room = progress.in_flight.saturating_sub(
                 progress.fed.load(Ordering::SeqCst) - progress.delivered.load(Ordering::SeqCst),
             );
@@ -83,7 +89,7 @@ fn drive(mut d: Driver, progress: &Progress, total: usize, threads: usize) -> (W
             space[..chunk.len()].copy_from_slice(&chunk);
             d.worker.filled(*slot, chunk.len());
         }
-        if !fed_all && d.sources.iter().all(|(_, f)| f.is_empty()) {
+        if !fed_all && d.plan.sources.iter().all(|(_, f)| f.is_empty()) {
             fed_all = true;
             progress.finished_feeding.fetch_add(1, Ordering::SeqCst);
         }
@@ -92,7 +98,7 @@ fn drive(mut d: Driver, progress: &Progress, total: usize, threads: usize) -> (W
         assert!(d.worker.take_broken().is_empty());
         d.worker.take_writable(&mut writable);
         for slot in writable.drain(..) {
-            if !d.readers.contains(&slot) {
+            if !d.plan.readers.contains(&slot) {
                 continue;
             }
             let bytes = d.worker.output(slot).parts().concat();
@@ -164,23 +170,18 @@ fn setup(config: ForwardConfig) -> Setup {
 
 /// A frame from peering `from` to key `to`: payload = counted flag, from,
 /// to, sequence.
-fn flow_frame(s: &Setup, from: usize, to: usize, seq: u32, counted: bool, pad: usize) -> Send {
+fn flow_frame(s: &Setup, from: usize, to: usize, seq: u32, counted: bool, pad: usize) -> Outgoing {
     let mut payload = vec![u8::from(counted), from as u8, to as u8];
     payload.extend_from_slice(&seq.to_be_bytes());
     payload.resize(payload.len() + pad, 0xee);
-    Send {
+    Outgoing {
         bytes: snek_traffic(s.keys[to], s.src, s.watermarks[to], &payload),
         counted,
     }
 }
 
 /// Runs one driver per worker on its own thread.
-fn run(
-    s: &mut Setup,
-    in_flight: usize,
-    drivers: [(Vec<(SlotId, VecDeque<Send>)>, Vec<SlotId>); 2],
-    total: usize,
-) -> Written {
+fn run(s: &mut Setup, in_flight: usize, drivers: [Plan; 2], total: usize) -> Written {
     let progress = Progress {
         in_flight,
         ..Progress::default()
@@ -190,14 +191,10 @@ fn run(
         let handles: Vec<_> = workers
             .into_iter()
             .zip(drivers)
-            .map(|(worker, (sources, readers))| {
+            .map(|(worker, plan)| {
                 let progress = &progress;
                 scope.spawn(move || {
-                    let driver = Driver {
-                        worker,
-                        sources,
-                        readers,
-                    };
+                    let driver = Driver { worker, plan };
                     drive(driver, progress, total, 2)
                 })
             })
@@ -220,9 +217,14 @@ fn run(
 
 #[test]
 fn traffic_crosses_workers_whole_once_and_in_order() {
-    let mut s = setup(ForwardConfig::default());
+    // Every batch holds at least one undelivered frame, so a queue longer
+    // than the frames in flight never overflows.
+    let mut s = setup(ForwardConfig {
+        crossing_queue_len: 128,
+        ..ForwardConfig::default()
+    });
     const PER_FLOW: u32 = 150;
-    let mut drivers: [(Vec<(SlotId, VecDeque<Send>)>, Vec<SlotId>); 2] = Default::default();
+    let mut drivers: [Plan; 2] = Default::default();
     for from in 0..PEERS {
         let mut frames = VecDeque::new();
         for seq in 0..PER_FLOW {
@@ -238,8 +240,8 @@ fn traffic_crosses_workers_whole_once_and_in_order() {
             }
         }
         let (w, slot) = s.slots[from];
-        drivers[w].0.push((slot, frames));
-        drivers[w].1.push(slot);
+        drivers[w].sources.push((slot, frames));
+        drivers[w].readers.push(slot);
     }
     let total = PEERS * (PEERS - 1) * PER_FLOW as usize;
     let written = run(&mut s, 64, drivers, total);
@@ -280,16 +282,16 @@ fn a_peering_that_does_not_read_loses_only_its_own_traffic() {
     // does. Every peering of worker 0 sends to both.
     const PER_FLOW: u32 = 400;
     let (slow, fast) = (3, 4);
-    let mut drivers: [(Vec<(SlotId, VecDeque<Send>)>, Vec<SlotId>); 2] = Default::default();
+    let mut drivers: [Plan; 2] = Default::default();
     for from in 0..3 {
         let mut frames = VecDeque::new();
         for seq in 0..PER_FLOW {
             frames.push_back(flow_frame(&s, from, slow, seq, false, 200));
             frames.push_back(flow_frame(&s, from, fast, seq, true, 200));
         }
-        drivers[0].0.push((s.slots[from].1, frames));
+        drivers[0].sources.push((s.slots[from].1, frames));
     }
-    drivers[1].1.push(s.slots[fast].1);
+    drivers[1].readers.push(s.slots[fast].1);
     let total = 3 * PER_FLOW as usize;
     // Counted frames are about 300 bytes: 16 fit in the fast lane.
     let written = run(&mut s, 16, drivers, total);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use forward_fixture::{
     drain_output, feed, signing_key, snek_traffic, split_frames, Fixture, EPOCH,
 };
-use pinecone_engine::control::{Millis, Port};
+use pinecone_engine::control::{DropReason, Millis, Port, TrafficAction};
 use pinecone_engine::forward::{
     DropCause, Fabric, ForwardConfig, LocalSendError, PeeringError, SlotId, Worker,
 };
@@ -509,4 +509,83 @@ fn activity_timestamps_follow_reads_and_writes() {
     b.worker.written(b.slots[1], bytes, written);
     assert_eq!(out.last_sent(), written);
     assert_eq!(out.snapshot().bytes_written, bytes as u64);
+}
+
+#[test]
+fn every_frame_goes_where_the_routing_table_says_cached_or_not() {
+    let mut b = Bench::new(5, ForwardConfig::default());
+    let paths: Vec<(PublicKey, Watermark)> = (0..4).map(|i| b.path(10 + i, i % 5)).collect();
+    let table = b.fixture.table();
+    let mut dests: Vec<PublicKey> = paths.iter().map(|p| p.0).collect();
+    dests.push(PublicKey([0x42; 32]));
+    dests.push(PublicKey([0x01; 32]));
+    let mut watermarks = vec![
+        Watermark::FRESH,
+        Watermark {
+            key: PublicKey([0; 32]),
+            seq: 1,
+        },
+    ];
+    watermarks.extend(paths.iter().map(|p| p.1));
+    let now = Millis(EPOCH.0 + 10);
+    let mut seen = std::collections::HashSet::new();
+    // Twice: the second pass finds every answer in the route cache.
+    for _ in 0..2 {
+        for &dest in &dests {
+            for &watermark in &watermarks {
+                for from in 0..b.slots.len() {
+                    let frame = snek_traffic(dest, b.src(), watermark, b"?");
+                    let Ok(Frame::Traffic(view)) = Frame::parse(&frame) else {
+                        unreachable!()
+                    };
+                    let expected = table.route_traffic(&view, b.fixture.ports[from], now);
+                    let drops_before = b.stats(from).drops;
+                    feed(&mut b.worker, b.slots[from], &frame);
+                    b.worker.process(now);
+                    let outputs: Vec<(usize, Vec<Vec<u8>>)> = (0..b.slots.len())
+                        .map(|peer| {
+                            let out =
+                                split_frames(&drain_output(&mut b.worker, b.slots[peer], now));
+                            (peer, out)
+                        })
+                        .filter(|(_, out)| !out.is_empty())
+                        .collect();
+                    let drops_after = b.stats(from).drops;
+                    seen.insert(match expected {
+                        TrafficAction::Drop(reason) => Some(reason),
+                        _ => None,
+                    });
+                    match expected {
+                        TrafficAction::Forward(forwarding) => {
+                            let to = b
+                                .fixture
+                                .ports
+                                .iter()
+                                .position(|&p| p == forwarding.port)
+                                .unwrap();
+                            let bytes = forwarding.to_vec(&view, &frame).unwrap();
+                            assert_eq!(outputs, vec![(to, vec![bytes])]);
+                            assert_eq!(drops_after, drops_before);
+                        }
+                        TrafficAction::Drop(reason) => {
+                            assert!(outputs.is_empty());
+                            let cause = DropCause::from(reason);
+                            assert_eq!(drops_after.get(cause), drops_before.get(cause) + 1);
+                            assert_eq!(drops_after.total(), drops_before.total() + 1);
+                        }
+                        TrafficAction::Deliver => unreachable!("no frame is for us"),
+                    }
+                }
+            }
+        }
+    }
+    // Forwardings and every kind of drop a SNEK frame can meet were
+    // exercised.
+    let kinds = [
+        None,
+        Some(DropReason::Loop),
+        Some(DropReason::Watermark),
+        Some(DropReason::Unroutable),
+    ];
+    assert!(kinds.iter().all(|k| seen.contains(k)), "{seen:?}");
 }

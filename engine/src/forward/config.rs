@@ -42,6 +42,10 @@ pub struct ForwardConfig {
     /// bound a datagram is dropped and counted
     /// ([`DropCause::DeliveryFull`](super::DropCause::DeliveryFull)).
     pub delivery_queue_len: usize,
+    /// Routing answers each worker remembers for SNEK-routed traffic
+    /// (rounded up to a power of two; about 150 bytes each). Answers last
+    /// as long as the table snapshot and the millisecond they were made in.
+    pub route_cache_len: usize,
 }
 
 impl Default for ForwardConfig {
@@ -56,13 +60,15 @@ impl Default for ForwardConfig {
             protocol_queue_len: 4_096,
             control_queue_len: 4_096,
             delivery_queue_len: 4_096,
+            route_cache_len: 4_096,
         }
     }
 }
 
 impl ForwardConfig {
     /// The configuration with every size raised to the minimum that works:
-    /// one worker, buffers that hold two maximum frames, queues of one.
+    /// one worker, buffers that hold two maximum frames, queues of one, a
+    /// route cache of two entries up to 2^20.
     pub(crate) fn sanitised(&self) -> ForwardConfig {
         let frames = 2 * MAX_FRAME_LEN;
         ForwardConfig {
@@ -75,6 +81,7 @@ impl ForwardConfig {
             protocol_queue_len: self.protocol_queue_len.max(1),
             control_queue_len: self.control_queue_len.max(1),
             delivery_queue_len: self.delivery_queue_len.max(1),
+            route_cache_len: self.route_cache_len.clamp(2, 1 << 20).next_power_of_two(),
         }
     }
 }

@@ -14,10 +14,9 @@ use super::doorbell::{Doorbell, WakeFn};
 use super::error::{LocalSendError, ProtocolSendError};
 use super::messages::{ControlFrame, LocalDelivery};
 use super::port_map::{PortMap, SlotId};
-use super::verdict::{judge, Verdict};
 use super::worker::Worker;
-use crate::control::{Millis, Port, RoutingTable, LOCAL_PORT};
-use crate::wire::EncodeError;
+use crate::control::{Millis, Port, RoutingTable, TrafficAction, LOCAL_PORT};
+use crate::wire::{EncodeError, Frame};
 
 /// The queues into one worker.
 #[derive(Debug)]
@@ -190,15 +189,14 @@ impl Fabric {
     /// on port 0, from any thread. Build it with the current table's
     /// [`coords`](RoutingTable::coords) as source coordinates.
     pub fn send_local(&self, frame: &[u8], now: Millis) -> Result<(), LocalSendError> {
+        let Frame::Traffic(traffic) = Frame::parse(frame)? else {
+            return Err(LocalSendError::NotTraffic);
+        };
         let table = self.table.load();
-        let result = match judge(&table, LOCAL_PORT, frame, now)? {
-            Verdict::Control => return Err(LocalSendError::NotTraffic),
-            Verdict::Drop(cause) => Err(cause),
-            Verdict::Deliver(traffic) => self.deliver(LocalDelivery::of(&traffic)),
-            Verdict::Forward {
-                frame: traffic,
-                forwarding,
-            } => self.send_local_forward(
+        let result = match table.route_traffic(&traffic, LOCAL_PORT, now) {
+            TrafficAction::Drop(reason) => Err(reason.into()),
+            TrafficAction::Deliver => self.deliver(LocalDelivery::of(&traffic)),
+            TrafficAction::Forward(forwarding) => self.send_local_forward(
                 forwarding.port,
                 forwarding.encoded_len(&traffic, frame),
                 |out| forwarding.emit(&traffic, frame, out),

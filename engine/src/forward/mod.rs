@@ -24,12 +24,15 @@
 //!   view of two output lanes (protocol frames first, traffic bounded in
 //!   bytes); [`PeeringCounters`] other threads read.
 //!
-//! The per-frame path takes no lock and allocates nothing for transit
-//! traffic: the table and port map are loaded once per
-//! [`Worker::process`] call, each frame is parsed in the input buffer and
-//! written once, straight into its destination's output lane or into the
-//! batch for the worker that owns the destination. Every queue is bounded;
-//! each bound in [`ForwardConfig`] says what happens when it is reached.
+//! The per-frame path takes no lock: the table and port map are loaded
+//! once per [`Worker::process`] call, each frame is parsed in the input
+//! buffer, routed (a worker remembers the table's answers for SNEK-routed
+//! flows until the table or the millisecond changes) and written once,
+//! straight into its destination's output lane or into the batch for the
+//! worker that owns the destination. A transit frame that keeps its layout
+//! (every hop after the first, for SNEK traffic) is copied with its hop
+//! limit byte changed and allocates nothing. Every queue is bounded; each
+//! bound in [`ForwardConfig`] says what happens when it is reached.
 
 mod batch;
 mod config;
@@ -41,9 +44,9 @@ mod input;
 mod messages;
 mod output;
 mod port_map;
+mod route_cache;
 mod slot;
 mod switch;
-mod verdict;
 mod worker;
 
 pub use config::ForwardConfig;

@@ -213,6 +213,10 @@ impl OutputQueue {
     /// where the frame it stops in ends.
     fn advance_traffic(&mut self, n: usize) {
         let target = self.traffic_head + n;
+        if target >= self.traffic_tail {
+            self.traffic_head = self.traffic_tail;
+            return;
+        }
         let mut boundary = self.traffic_head;
         while boundary < target {
             boundary += frame_len_at(&self.traffic, boundary);
@@ -295,6 +299,23 @@ mod tests {
         out.push_traffic_bytes(&frame(30, 3)).unwrap();
         let expected = [&frame(30, 2)[10..], &frame(10, 9), &frame(30, 3)].concat();
         assert_eq!(flat(&out), expected);
+    }
+
+    #[test]
+    fn io_slices_make_one_vectored_write() {
+        use std::io::Write;
+        let mut out = OutputQueue::new(1024, 1024);
+        out.push_traffic_bytes(&frame(20, 1)).unwrap();
+        out.push_traffic_bytes(&frame(20, 3)).unwrap();
+        out.consume(5);
+        out.push_protocol(&frame(12, 2)).unwrap();
+        let chunks = out.chunks();
+        let mut wire = Vec::new();
+        let written = wire.write_vectored(&chunks.io_slices()).unwrap();
+        assert_eq!(written, chunks.len());
+        assert_eq!(wire, flat(&out));
+        out.consume(written);
+        assert!(out.chunks().is_empty());
     }
 
     #[test]

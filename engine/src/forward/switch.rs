@@ -9,10 +9,10 @@ use super::fabric::Fabric;
 use super::messages::{ControlFrame, LocalDelivery};
 use super::output::PushError;
 use super::port_map::{Location, PortMap, SlotId};
+use super::route_cache::RouteCache;
 use super::slot::{InputSlot, OutputSlot};
-use super::verdict::{judge, Verdict};
-use crate::control::{Forwarding, Millis, Port, RoutingTable};
-use crate::wire::{frame_length, EncodeError, ParseError, TrafficFrame};
+use crate::control::{Forwarding, Millis, Port, RoutingTable, TrafficAction};
+use crate::wire::{frame_length, EncodeError, Frame, ParseError, TrafficFrame};
 
 /// Why a worker stopped taking frames from an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,7 @@ pub(crate) struct Switch<'a> {
     pub(crate) me: usize,
     pub(crate) fabric: &'a Fabric,
     pub(crate) table: &'a RoutingTable,
+    pub(crate) routes: &'a mut RouteCache,
     pub(crate) ports: &'a PortMap,
     pub(crate) now: Millis,
     pub(crate) outputs: &'a mut [Option<OutputSlot>],
@@ -80,11 +81,16 @@ impl Switch<'_> {
     /// Handles one whole frame received on `from`.
     #[inline]
     fn take(&mut self, from: Port, counters: &PeeringCounters, raw: &[u8]) -> Result<(), Refusal> {
-        let verdict = judge(self.table, from, raw, self.now).map_err(Refusal::Malformed)?;
-        let dropped = match verdict {
-            Verdict::Forward { frame, forwarding } => self.forward(&frame, forwarding, raw),
-            Verdict::Deliver(frame) => self.fabric.deliver(LocalDelivery::of(&frame)),
-            Verdict::Control => {
+        let frame = match Frame::parse(raw).map_err(Refusal::Malformed)? {
+            Frame::Traffic(frame) => frame,
+            Frame::Unknown(_) => {
+                counters.count_drops(DropCause::UnknownFrame, 1);
+                return Ok(());
+            }
+            Frame::Keepalive(_)
+            | Frame::TreeAnnouncement(_)
+            | Frame::Bootstrap(_)
+            | Frame::WakeupBroadcast(_) => {
                 let frame = ControlFrame {
                     port: from,
                     frame: raw.to_vec(),
@@ -94,7 +100,11 @@ impl Switch<'_> {
                     .to_control(self.me, frame)
                     .map_err(|()| Refusal::Blocked);
             }
-            Verdict::Drop(cause) => Err(cause),
+        };
+        let dropped = match self.routes.route(self.table, &frame, from, self.now) {
+            TrafficAction::Forward(forwarding) => self.forward(&frame, forwarding, raw),
+            TrafficAction::Deliver => self.fabric.deliver(LocalDelivery::of(&frame)),
+            TrafficAction::Drop(reason) => Err(reason.into()),
         };
         if let Err(cause) = dropped {
             counters.count_drops(cause, 1);

@@ -12,6 +12,7 @@ use super::fabric::Fabric;
 use super::input::InputBuffer;
 use super::output::{OutputChunks, OutputQueue};
 use super::port_map::{Location, PortMap, SlotId};
+use super::route_cache::RouteCache;
 use super::slot::{InputSlot, InputState, OutputSlot};
 use super::switch::{Halt, Switch};
 use crate::control::{Millis, Port, RoutingTable};
@@ -50,6 +51,7 @@ pub struct Worker {
     fabric: Arc<Fabric>,
     table: Cache<Arc<ArcSwap<RoutingTable>>, Arc<RoutingTable>>,
     ports: Cache<Arc<ArcSwap<PortMap>>, Arc<PortMap>>,
+    routes: RouteCache,
     inputs: Vec<Option<InputSlot>>,
     outputs: Vec<Option<OutputSlot>>,
     free: Vec<u32>,
@@ -77,6 +79,7 @@ impl Worker {
             index,
             table: Cache::new(Arc::clone(&fabric.table)),
             ports: Cache::new(Arc::clone(&fabric.ports)),
+            routes: RouteCache::new(fabric.config().route_cache_len),
             fabric,
             inputs: Vec::new(),
             outputs: Vec::new(),
@@ -208,10 +211,13 @@ impl Worker {
     /// routing table and port map.
     pub fn process(&mut self, now: Millis) {
         self.take_inbound();
+        let table = self.table.load();
+        self.routes.begin(table, now);
         let mut switch = Switch {
             me: self.index,
             fabric: &self.fabric,
-            table: self.table.load(),
+            table,
+            routes: &mut self.routes,
             ports: self.ports.load(),
             now,
             outputs: &mut self.outputs,
@@ -250,15 +256,13 @@ impl Worker {
             }
         });
         switch.flush();
-        ready.append(&mut self.ready);
         self.ready = ready;
     }
 
     /// Moves protocol frames and crossing batches queued for this worker
     /// onto their peerings' output lanes.
     fn take_inbound(&mut self) {
-        let fabric = Arc::clone(&self.fabric);
-        let Some(queues) = fabric.workers.get(self.index) else {
+        let Some(queues) = self.fabric.workers.get(self.index) else {
             return;
         };
         queues.doorbell.answer();
@@ -271,7 +275,10 @@ impl Worker {
                     output.counters.count_out(frame.len());
                     output.mark_writable(&mut self.writable);
                 }
-                Err(queued) => self.mark_broken(slot, PeeringError::ProtocolBacklog { queued }),
+                Err(queued) => {
+                    let error = PeeringError::ProtocolBacklog { queued };
+                    mark_broken(&mut self.inputs, &mut self.broken, slot, error);
+                }
             }
         }
         while let Some(batch) = queues.crossings.pop() {
@@ -287,20 +294,8 @@ impl Worker {
                     Err(_) => output.counters.count_drops(DropCause::OutputFull, 1),
                 }
             }
-            fabric.recycle(batch);
+            self.fabric.recycle(batch);
         }
-    }
-
-    fn mark_broken(&mut self, slot: SlotId, error: PeeringError) {
-        let Some(input) = self.input_mut(slot) else {
-            return;
-        };
-        if input.state == InputState::Broken {
-            return;
-        }
-        input.state = InputState::Broken;
-        let port = input.port;
-        self.broken.push(BrokenPeering { slot, port, error });
     }
 
     /// The peerings marked broken since the last call.
@@ -344,4 +339,29 @@ impl Worker {
         }
         output.queue.pending()
     }
+}
+
+/// Marks the input of `slot` broken (once) and records why.
+fn mark_broken(
+    inputs: &mut [Option<InputSlot>],
+    broken: &mut Vec<BrokenPeering>,
+    slot: SlotId,
+    error: PeeringError,
+) {
+    let input = inputs
+        .get_mut(slot.index as usize)
+        .and_then(Option::as_mut)
+        .filter(|s| s.id == slot);
+    let Some(input) = input else {
+        return;
+    };
+    if input.state == InputState::Broken {
+        return;
+    }
+    input.state = InputState::Broken;
+    broken.push(BrokenPeering {
+        slot,
+        port: input.port,
+        error,
+    });
 }

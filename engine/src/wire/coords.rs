@@ -115,6 +115,7 @@ pub struct CoordsView<'a> {
 
 impl<'a> CoordsView<'a> {
     /// Reads a length-prefixed coordinate list, checking every port.
+    #[inline]
     pub(crate) fn read(r: &mut Reader<'a>, field: Field) -> Result<Self, ParseError> {
         let len = r.u16(field)?;
         let body = r.take(usize::from(len), field)?;

@@ -13,6 +13,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
@@ -23,10 +24,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes not read yet.
+    #[inline]
     pub(crate) fn remaining(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn take(&mut self, len: usize, field: Field) -> Result<&'a [u8], ParseError> {
         let end = self
             .pos
@@ -40,6 +43,7 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     pub(crate) fn array<const N: usize>(
         &mut self,
         field: Field,
@@ -48,14 +52,17 @@ impl<'a> Reader<'a> {
         bytes.try_into().map_err(|_| ParseError::Truncated(field))
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, field: Field) -> Result<u16, ParseError> {
         Ok(u16::from_be_bytes(*self.array::<2>(field)?))
     }
 
+    #[inline]
     pub(crate) fn key(&mut self, field: Field) -> Result<PublicKey, ParseError> {
         Ok(PublicKey(*self.array::<32>(field)?))
     }
 
+    #[inline]
     pub(crate) fn varu64(&mut self, field: Field) -> Result<u64, ParseError> {
         let (value, len) = varu64::decode(self.remaining(), field)?;
         self.pos += len;
@@ -63,6 +70,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails unless every byte has been read.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), ParseError> {
         match self.remaining().len() {
             0 => Ok(()),

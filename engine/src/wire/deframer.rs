@@ -9,6 +9,7 @@ use super::header::{Header, HEADER_LEN, MAGIC};
 /// Returns `Ok(None)` while more bytes are needed. Bad magic is reported as
 /// soon as the first differing byte arrives; a header length below 10 as
 /// soon as the header is complete.
+#[inline]
 pub fn frame_length(buf: &[u8]) -> Result<Option<usize>, ParseError> {
     if buf.len() < HEADER_LEN {
         let seen = buf.len().min(MAGIC.len());

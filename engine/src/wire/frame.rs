@@ -31,6 +31,7 @@ impl<'a> Frame<'a> {
     ///
     /// Fails on bad magic, a header length that differs from `buf.len()`, a
     /// truncated or malformed field, or bytes after the last field.
+    #[inline]
     pub fn parse(buf: &'a [u8]) -> Result<Frame<'a>, ParseError> {
         let mut r = Reader::new(buf);
         let header = Header::read(&mut r)?;

@@ -67,6 +67,7 @@ impl Header {
         Ok(header)
     }
 
+    #[inline]
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Header, ParseError> {
         let magic = *r.array::<4>(Field::Header)?;
         if magic != MAGIC {

@@ -30,6 +30,7 @@ pub struct TrafficFrame<'a> {
 }
 
 impl<'a> TrafficFrame<'a> {
+    #[inline]
     pub(crate) fn read_body(header: Header, r: &mut Reader<'a>) -> Result<Self, ParseError> {
         let payload_len = r.u16(Field::PayloadLength)?;
         let dest_coords = CoordsView::read(r, Field::DestinationCoords)?;

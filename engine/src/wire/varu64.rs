@@ -22,6 +22,7 @@ pub const fn encoded_len(value: u64) -> usize {
 
 /// Decodes a varu64 from the start of `buf`, returning the value and the
 /// number of bytes it took. `field` names the value in errors.
+#[inline]
 pub fn decode(buf: &[u8], field: Field) -> Result<(u64, usize), ParseError> {
     if buf.first() == Some(&0x80) {
         return Err(ParseError::NonCanonicalVarint(field));
