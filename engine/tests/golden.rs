@@ -97,7 +97,10 @@ fn coordinate_vectors() {
 fn keepalive_vector() {
     let v = vectors();
     let hex = bytes(&named(&v["frames"], "keepalive")["hex"]);
-    assert!(matches!(Frame::parse(&hex), Ok(Frame::Keepalive(_))));
+    let Ok(Frame::Keepalive(header)) = Frame::parse(&hex) else {
+        panic!("not a keepalive");
+    };
+    assert_eq!(emit_with(10, |o| header.emit(o).unwrap()), hex);
     assert_eq!(emit_with(10, |o| emit_keepalive(o).unwrap()), hex);
 }
 
@@ -140,6 +143,7 @@ fn tree_announcement_chain() {
             panic!("stage did not parse as a tree announcement");
         };
         assert_eq!(view.payload(), &payload[..]);
+        assert_eq!(emit_with(65535, |o| view.to_repr().emit(o).unwrap()), frame);
         let ann = Announcement::parse(view.payload()).unwrap();
         assert_eq!(ann.root(), key("A"));
         assert_eq!(ann.root_seq(), 7);

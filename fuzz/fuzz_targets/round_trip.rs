@@ -1,11 +1,11 @@
 //! Whatever `Frame::parse` accepts re-encodes to the identical bytes.
 //!
-//! Traffic, bootstrap and broadcast frames are rebuilt from their decoded
-//! fields with the matching `*Repr::emit`. Keepalives and tree announcements
-//! go through `emit_keepalive` and `AnnouncementFrame::emit`, which always
-//! write hop limit 0 (the only value a node sends on these peer-to-peer
-//! frames, while parsing accepts any), so for them the hop-limit byte is
-//! compared as 0. Every encoder also refuses a buffer one byte short.
+//! Every frame is rebuilt from its decoded fields with the matching
+//! `*Repr::emit` (a keepalive, a header alone, with `Header::emit`). The
+//! senders' shorthands `emit_keepalive` and `AnnouncementFrame::emit`, which
+//! always write hop limit 0 (what every node sends on these peer-to-peer
+//! frames), agree with the input up to that byte. Every encoder also refuses
+//! a buffer one byte short.
 //!
 //! Bootstrap and broadcast payloads are re-signed with a key of our own,
 //! since a foreign signature cannot be reproduced: the re-encoded payload
@@ -29,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match frame {
-        Frame::Keepalive(_) => {
+        Frame::Keepalive(header) => {
+            assert_eq!(encode(data.len(), |out| header.emit(out)), data);
             assert_eq!(
                 encode(data.len(), emit_keepalive),
                 with_hop_limit_zero(data)
@@ -37,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Frame::TreeAnnouncement(f) => {
             let payload = f.payload();
+            assert_eq!(encode(data.len(), |out| f.to_repr().emit(out)), data);
             let emitted = encode(data.len(), |out| AnnouncementFrame::emit(payload, out));
             assert_eq!(emitted, with_hop_limit_zero(data));
             if let Ok(announcement) = Announcement::parse(payload) {

@@ -41,19 +41,47 @@ impl<'a> AnnouncementFrame<'a> {
         self.payload
     }
 
+    /// The decoded fields, to re-encode the frame exactly.
+    pub fn to_repr(&self) -> AnnouncementFrameRepr<'a> {
+        AnnouncementFrameRepr {
+            hop_limit: self.header.hop_limit,
+            payload: self.payload,
+        }
+    }
+
     /// Length of a frame carrying a payload of `payload_len` bytes.
     pub fn encoded_len(payload_len: usize) -> usize {
         HEADER_LEN + 2 + payload_len
     }
 
     /// Writes a tree announcement frame carrying `payload` into `out`,
-    /// returning its length.
+    /// returning its length. Its hop limit is 0, as every node sends it.
     pub fn emit(payload: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
-        let payload_len = u16_len(payload.len(), Field::Payload)?;
-        let total = Self::encoded_len(payload.len());
-        let mut w = start_frame(out, FrameType::TreeAnnouncement, 0, total)?;
+        AnnouncementFrameRepr {
+            hop_limit: 0,
+            payload,
+        }
+        .emit(out)
+    }
+}
+
+/// The fields of a tree announcement frame, for building one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnouncementFrameRepr<'a> {
+    /// Hop limit byte (0 in announcements nodes send).
+    pub hop_limit: u8,
+    /// The announcement payload bytes.
+    pub payload: &'a [u8],
+}
+
+impl AnnouncementFrameRepr<'_> {
+    /// Writes the frame into `out`, returning its length.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let payload_len = u16_len(self.payload.len(), Field::Payload)?;
+        let total = AnnouncementFrame::encoded_len(self.payload.len());
+        let mut w = start_frame(out, FrameType::TreeAnnouncement, self.hop_limit, total)?;
         w.u16(payload_len)?;
-        w.put(payload)?;
+        w.put(self.payload)?;
         Ok(w.pos())
     }
 }

@@ -87,6 +87,16 @@ impl Header {
         })
     }
 
+    /// Writes these 10 header bytes into `out`, exactly as they were read
+    /// (a keepalive is a header alone), returning 10.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::with_capacity(out, HEADER_LEN)?;
+        w.put(&MAGIC)?;
+        w.put(&[self.version, self.frame_type, self.extra, self.hop_limit])?;
+        w.u16(self.length)?;
+        Ok(w.pos())
+    }
+
     /// The frame type, if the type byte is known and the version and extra
     /// bytes are the ones protocol version 1 uses.
     pub fn known_type(&self) -> Option<FrameType> {

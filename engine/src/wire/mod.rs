@@ -47,8 +47,8 @@ pub mod varu64;
 mod watermark;
 
 pub use announcement::{
-    Announcement, AnnouncementFrame, AnnouncementRepr, EntryIter, SignatureEntry,
-    SignatureEntryRepr,
+    Announcement, AnnouncementFrame, AnnouncementFrameRepr, AnnouncementRepr, EntryIter,
+    SignatureEntry, SignatureEntryRepr,
 };
 pub use bootstrap::{BootstrapFrame, BootstrapRepr};
 pub use broadcast::{BroadcastFrame, BroadcastRepr};
