@@ -1,0 +1,3 @@
+module pinecone
+
+go 1.19

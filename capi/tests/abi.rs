@@ -1,0 +1,331 @@
+//! The C ABI called the way a C program calls it: raw pointers, NULLs,
+//! short buffers, timeouts, and real datagrams between two nodes.
+
+use std::ffi::{c_char, CStr, CString};
+use std::net::SocketAddr;
+use std::ptr::{null, null_mut};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use pinecone::*;
+
+/// How long two nodes may take to peer and find a route.
+const CONVERGENCE: Duration = Duration::from_secs(20);
+
+fn last_error() -> String {
+    // SAFETY: the library returns a NUL-terminated string valid until the
+    // next failure on this thread.
+    unsafe { CStr::from_ptr(pinecone_last_error()) }
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A node handle freed when dropped.
+struct Handle(*mut PineconeNode);
+
+// SAFETY: the ABI promises every function may be called from any thread.
+unsafe impl Send for Handle {}
+// SAFETY: as above; the handle is only read through the ABI.
+unsafe impl Sync for Handle {}
+
+impl Handle {
+    fn new(seed: Option<[u8; 32]>) -> Handle {
+        let seed_ptr = seed.as_ref().map_or(null(), |seed| seed.as_ptr());
+        // SAFETY: NULL or a 32-byte seed.
+        let node = unsafe { pinecone_node_new(seed_ptr) };
+        assert!(!node.is_null(), "node_new failed: {}", last_error());
+        Handle(node)
+    }
+
+    fn key(&self) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        // SAFETY: a live handle and 32 writable bytes.
+        unsafe { pinecone_node_public_key(self.0, key.as_mut_ptr()) };
+        key
+    }
+
+    fn listen(&self) -> SocketAddr {
+        let addr = CString::new("127.0.0.1:0").unwrap();
+        let mut bound = [0 as c_char; 64];
+        // SAFETY: a live handle, a C string and a 64-byte buffer.
+        let status = unsafe {
+            pinecone_node_listen_tcp(self.0, addr.as_ptr(), bound.as_mut_ptr(), bound.len())
+        };
+        assert_eq!(status, 0, "listen failed: {}", last_error());
+        // SAFETY: the library wrote a NUL-terminated string into `bound`.
+        let text = unsafe { CStr::from_ptr(bound.as_ptr()) };
+        text.to_str().unwrap().parse().unwrap()
+    }
+
+    fn connect(&self, uri: &str) -> i32 {
+        let uri = CString::new(uri).unwrap();
+        // SAFETY: a live handle and a C string.
+        unsafe { pinecone_node_connect(self.0, uri.as_ptr()) }
+    }
+
+    fn send(&self, dest: &[u8; 32], data: &[u8]) -> i32 {
+        // SAFETY: a live handle, 32 key bytes, `data.len()` bytes.
+        unsafe { pinecone_node_send(self.0, dest.as_ptr(), data.as_ptr(), data.len()) }
+    }
+
+    fn recv(&self, src: &mut [u8; 32], buf: &mut [u8], timeout_ms: i32) -> i64 {
+        // SAFETY: a live handle, 32 writable key bytes, `buf.len()` bytes.
+        unsafe {
+            pinecone_node_recv(
+                self.0,
+                src.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                timeout_ms,
+            )
+        }
+    }
+
+    fn peer_count(&self) -> usize {
+        // SAFETY: a live handle.
+        unsafe { pinecone_node_peer_count(self.0) }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: made by `pinecone_node_new`, freed only here.
+        unsafe { pinecone_node_free(self.0) };
+    }
+}
+
+/// Two nodes peered over loopback TCP: `b` dials `a`.
+fn peered_pair() -> (Handle, Handle) {
+    let a = Handle::new(None);
+    let b = Handle::new(None);
+    let address = a.listen();
+    assert_eq!(
+        b.connect(&format!("tcp://{address}")),
+        0,
+        "{}",
+        last_error()
+    );
+    let deadline = Instant::now() + CONVERGENCE;
+    while a.peer_count() == 0 || b.peer_count() == 0 {
+        assert!(Instant::now() < deadline, "the nodes never peered");
+        thread::sleep(Duration::from_millis(20));
+    }
+    (a, b)
+}
+
+/// Sends `payload` from `from` to `to` until `to` receives it; returns what
+/// `to` received and who from.
+fn deliver(from: &Handle, to: &Handle, payload: &[u8]) -> ([u8; 32], Vec<u8>) {
+    let deadline = Instant::now() + CONVERGENCE;
+    let mut buf = vec![0u8; 2048];
+    let mut src = [0u8; 32];
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "never delivered: {}",
+            last_error()
+        );
+        if from.send(&to.key(), payload) != 0 {
+            thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let len = to.recv(&mut src, &mut buf, 200);
+        if len >= 0 {
+            buf.truncate(usize::try_from(len).unwrap());
+            return (src, buf);
+        }
+        assert_eq!(len, PINECONE_TIMED_OUT, "recv failed: {}", last_error());
+    }
+}
+
+#[test]
+fn null_arguments_fail_with_a_reason() {
+    let mut key = [0u8; 32];
+    let text = CString::new("127.0.0.1:0").unwrap();
+    // SAFETY: every pointer is NULL or valid; NULL handles must be refused.
+    unsafe {
+        pinecone_node_free(null_mut());
+        pinecone_node_public_key(null(), key.as_mut_ptr());
+        assert!(last_error().contains("node is NULL"));
+        assert_eq!(
+            pinecone_node_listen_tcp(null_mut(), text.as_ptr(), null_mut(), 0),
+            -1
+        );
+        assert_eq!(pinecone_node_connect(null_mut(), text.as_ptr()), -1);
+        assert_eq!(pinecone_node_send(null_mut(), key.as_ptr(), null(), 0), -1);
+        assert_eq!(
+            pinecone_node_recv(null_mut(), key.as_mut_ptr(), null_mut(), 0, 0),
+            -1
+        );
+        assert_eq!(pinecone_node_peer_count(null()), 0);
+        assert!(last_error().contains("node is NULL"));
+    }
+    assert_eq!(key, [0u8; 32], "nothing was written");
+
+    let node = Handle::new(None);
+    // SAFETY: a live handle; the other pointers are NULL on purpose.
+    unsafe {
+        pinecone_node_public_key(node.0, null_mut());
+        assert!(last_error().contains("out32 is NULL"));
+        assert_eq!(pinecone_node_listen_tcp(node.0, null(), null_mut(), 0), -1);
+        assert!(last_error().contains("addr is NULL"));
+        assert_eq!(pinecone_node_connect(node.0, null()), -1);
+        assert!(last_error().contains("uri is NULL"));
+        assert_eq!(pinecone_node_send(node.0, null(), null(), 0), -1);
+        assert!(last_error().contains("dest32 is NULL"));
+        assert_eq!(pinecone_node_send(node.0, key.as_ptr(), null(), 5), -1);
+        assert!(last_error().contains("data is NULL"));
+        assert_eq!(pinecone_node_recv(node.0, null_mut(), null_mut(), 0, 0), -1);
+        assert!(last_error().contains("src32 is NULL"));
+        assert_eq!(
+            pinecone_node_recv(node.0, key.as_mut_ptr(), null_mut(), 16, 0),
+            -1
+        );
+        assert!(last_error().contains("buf is NULL"));
+    }
+}
+
+#[test]
+fn malformed_text_arguments_fail() {
+    let node = Handle::new(None);
+    assert_eq!(node.connect("gopher://example"), -1);
+    assert!(!last_error().is_empty());
+    let not_utf8 = [0xffu8 as c_char, 0];
+    let mut bound = [0 as c_char; 64];
+    // SAFETY: a live handle, a NUL-terminated byte string and a buffer.
+    let status = unsafe {
+        pinecone_node_listen_tcp(node.0, not_utf8.as_ptr(), bound.as_mut_ptr(), bound.len())
+    };
+    assert_eq!(status, -1);
+    assert!(last_error().contains("addr is not UTF-8"));
+}
+
+#[test]
+fn the_key_comes_from_the_seed() {
+    let seed = [7u8; 32];
+    let node = Handle::new(Some(seed));
+    let expected = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    assert_eq!(node.key(), expected);
+    let random = Handle::new(None);
+    assert_ne!(random.key(), expected);
+}
+
+#[test]
+fn listen_reports_the_bound_address_or_a_short_buffer() {
+    let node = Handle::new(None);
+    let address = node.listen();
+    assert!(address.ip().is_loopback());
+    assert_ne!(address.port(), 0);
+
+    let addr = CString::new("127.0.0.1:0").unwrap();
+    let mut short = [0x55 as c_char; 4];
+    // SAFETY: a live handle, a C string and a 4-byte buffer.
+    let status =
+        unsafe { pinecone_node_listen_tcp(node.0, addr.as_ptr(), short.as_mut_ptr(), short.len()) };
+    assert_eq!(status, -1);
+    assert!(
+        last_error().contains("bound holds 4 bytes"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(short, [0x55 as c_char; 4], "a short buffer is left alone");
+}
+
+#[test]
+fn recv_times_out_with_minus_two() {
+    let node = Handle::new(None);
+    let mut src = [0u8; 32];
+    let mut buf = [0u8; 16];
+    assert_eq!(node.recv(&mut src, &mut buf, 0), PINECONE_TIMED_OUT);
+    let started = Instant::now();
+    assert_eq!(node.recv(&mut src, &mut buf, 150), PINECONE_TIMED_OUT);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[test]
+fn datagrams_cross_both_ways_and_short_buffers_fail() {
+    let (a, b) = peered_pair();
+    let (source, payload) = deliver(&a, &b, b"hello from a");
+    assert_eq!(source, a.key());
+    assert_eq!(payload, b"hello from a");
+    let (source, payload) = deliver(&b, &a, b"hello from b");
+    assert_eq!(source, b.key());
+    assert_eq!(payload, b"hello from b");
+
+    // A datagram longer than the buffer fails, says so, and is dropped.
+    assert_eq!(a.send(&b.key(), &[9u8; 100]), 0, "{}", last_error());
+    let mut src = [0u8; 32];
+    let mut small = [0u8; 10];
+    assert_eq!(b.recv(&mut src, &mut small, 5_000), -1);
+    assert!(
+        last_error().contains("100-byte datagram"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(small, [0u8; 10]);
+    assert_eq!(b.recv(&mut src, &mut small, 100), PINECONE_TIMED_OUT);
+}
+
+#[test]
+fn free_wakes_a_blocked_receiver() {
+    let node = Handle::new(None);
+    let pointer = node.0 as usize;
+    let receiver = thread::spawn(move || {
+        let mut src = [0u8; 32];
+        let mut buf = [0u8; 16];
+        let node = pointer as *mut PineconeNode;
+        // SAFETY: the handle is live until `free`, which waits for this call.
+        let status =
+            unsafe { pinecone_node_recv(node, src.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), -1) };
+        (status, last_error())
+    });
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    drop(node);
+    let (status, message) = receiver.join().unwrap();
+    assert_eq!(status, -1);
+    assert!(message.contains("shut down"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn errors_belong_to_the_thread_that_failed() {
+    // SAFETY: NULL is refused.
+    assert_eq!(unsafe { pinecone_node_peer_count(null()) }, 0);
+    assert!(!last_error().is_empty());
+    let elsewhere = thread::spawn(last_error).join().unwrap();
+    assert_eq!(elsewhere, "");
+}
+
+#[test]
+fn version_is_the_package_version() {
+    // SAFETY: a static NUL-terminated string.
+    let version = unsafe { CStr::from_ptr(pinecone_version()) };
+    assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn a_blocked_receiver_does_not_hold_up_senders() {
+    let (a, b) = peered_pair();
+    let b_key = b.key();
+    let b = std::sync::Arc::new(b);
+    let waiting = {
+        let b = std::sync::Arc::clone(&b);
+        thread::spawn(move || {
+            let mut src = [0u8; 32];
+            let mut buf = [0u8; 64];
+            let len = b.recv(&mut src, &mut buf, -1);
+            (src, buf[..usize::try_from(len).unwrap()].to_vec())
+        })
+    };
+    thread::sleep(Duration::from_millis(100));
+    // b sends while its own receiver waits with no timeout.
+    let (source, payload) = deliver(&b, &a, b"while b waits");
+    assert_eq!((source, payload.as_slice()), (b_key, &b"while b waits"[..]));
+    assert_eq!(a.send(&b_key, b"wake up"), 0, "{}", last_error());
+    let (source, payload) = waiting.join().unwrap();
+    assert_eq!(source, a.key());
+    assert_eq!(payload, b"wake up");
+}
