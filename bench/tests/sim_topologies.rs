@@ -71,7 +71,11 @@ fn number(report: &Value, field: &str) -> f64 {
 fn assert_fully_delivered(report: &Value, nodes: u64, links: u64, settle_s: f64) {
     assert_eq!(report["nodes"], nodes);
     assert_eq!(report["links"], links);
-    assert_eq!(report["pairs"], nodes * (nodes - 1), "every ordered pair is probed");
+    assert_eq!(
+        report["pairs"],
+        nodes * (nodes - 1),
+        "every ordered pair is probed"
+    );
     assert_eq!(report["delivered"], report["pairs"], "{report}");
     assert_eq!(report["looped"], 0);
     let converged = number(report, "converged_at_s");

@@ -85,12 +85,18 @@ pub fn run(sim: &mut Simulation<'_>) -> Result<ChurnOutcome, String> {
                 cut = choose_cut(sim.topology, links, &mut rng).ok_or_else(|| {
                     format!("no set of {links} links can be cut without partitioning the graph")
                 })?;
-                eprintln!("[sim] t={:>7.3}s churn: cutting {links} links", at as f64 / 1000.0);
+                eprintln!(
+                    "[sim] t={:>7.3}s churn: cutting {links} links",
+                    at as f64 / 1000.0
+                );
                 for &link in &cut {
                     sim.network.disconnect(link, &mut Unobserved);
                 }
             } else if phase == DOWN_MS {
-                eprintln!("[sim] t={:>7.3}s churn: restoring {links} links", at as f64 / 1000.0);
+                eprintln!(
+                    "[sim] t={:>7.3}s churn: restoring {links} links",
+                    at as f64 / 1000.0
+                );
                 for &link in &cut {
                     sim.network.connect(link, &mut Unobserved);
                 }

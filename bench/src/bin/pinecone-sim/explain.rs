@@ -42,15 +42,19 @@ pub fn undelivered(sim: &Simulation<'_>, round: &ProbeRound<'_>, shortest: &[u32
         );
         let mut at = source;
         let mut arrived = "sent".to_owned();
+        let mut watermark_key = None;
         for hop in trail {
-            report_node(sim, &names, at, &dest_key, &arrived, now);
-            arrived = match hop.watermark {
-                Some(w) if !hop.tree_routed => format!("SNEK, watermark {:?}/{}", w.key, w.seq),
-                _ => "tree routed".to_owned(),
+            report_node(sim, &names, at, &dest_key, watermark_key, &arrived, now);
+            (arrived, watermark_key) = match hop.watermark {
+                Some(w) if !hop.tree_routed => (
+                    format!("SNEK, watermark {:?}/{}", w.key, w.seq),
+                    Some(w.key),
+                ),
+                _ => ("tree routed".to_owned(), None),
             };
             at = hop.to;
         }
-        report_node(sim, &names, at, &dest_key, &arrived, now);
+        report_node(sim, &names, at, &dest_key, watermark_key, &arrived, now);
         eprintln!(
             "[explain]   bootstrap of the destination: {}",
             bootstrap_route(sim, &names, dest, now)
@@ -84,7 +88,11 @@ fn bootstrap_route(
             route.push("(no hop holds its path entry)".to_owned());
             break;
         };
-        route.push(format!("{} seq {}", describe(sim, peer), entry.watermark.sequence));
+        route.push(format!(
+            "{} seq {}",
+            describe(sim, peer),
+            entry.watermark.sequence
+        ));
         match entry.destination {
             None => {
                 route.push("(ended)".to_owned());
@@ -98,12 +106,14 @@ fn bootstrap_route(
 }
 
 /// One line per node on a probe's way: its tree position and its path
-/// entry for the destination.
+/// entries for the destination and for the key the frame's watermark
+/// names.
 fn report_node(
     sim: &Simulation<'_>,
     names: &HashMap<String, NodeId>,
     node: NodeId,
     dest: &PublicKey,
+    watermark_key: Option<PublicKey>,
     arrived: &str,
     now: Millis,
 ) {
@@ -114,26 +124,31 @@ fn report_node(
             .get(hex)
             .map_or_else(|| "?".to_owned(), |&n| describe(sim, n))
     };
-    let dest_hex = dest.to_string();
-    let entry = dump
-        .snek
-        .paths
-        .iter()
-        .find(|path| path.public_key == dest_hex)
-        .map_or_else(
-            || "no path entry".to_owned(),
-            |path| {
-                format!(
-                    "path entry from {} to {} seq {} seen {}",
-                    name_of(&path.source.public_key),
-                    path.destination
-                        .as_ref()
-                        .map_or_else(|| "here".to_owned(), |d| name_of(&d.public_key)),
-                    path.watermark.sequence,
-                    path.last_seen
-                )
-            },
-        );
+    let entry_for = |key: &PublicKey| {
+        let hex = key.to_string();
+        dump.snek
+            .paths
+            .iter()
+            .find(|path| path.public_key == hex)
+            .map_or_else(
+                || format!("no path entry for {key:?}"),
+                |path| {
+                    format!(
+                        "path entry for {key:?} from {} to {} seq {} seen {}",
+                        name_of(&path.source.public_key),
+                        path.destination
+                            .as_ref()
+                            .map_or_else(|| "here".to_owned(), |d| name_of(&d.public_key)),
+                        path.watermark.sequence,
+                        path.last_seen
+                    )
+                },
+            )
+    };
+    let mut entries = vec![entry_for(dest)];
+    if let Some(key) = watermark_key.filter(|key| key != dest) {
+        entries.push(entry_for(&key));
+    }
     let descending = dump
         .snek
         .descending
@@ -148,7 +163,7 @@ fn report_node(
             .as_ref()
             .map_or_else(|| "none".to_owned(), |p| name_of(&p.public_key)),
         descending,
-        entry
+        entries.join("; ")
     );
 }
 

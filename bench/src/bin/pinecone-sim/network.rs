@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{
-    Config, Delivery, Event, Millis, PeerInfo, PeerType, Port, Router, Transmit,
+    Config, Counters, Delivery, Event, Millis, PeerInfo, PeerType, Port, Router, Transmit,
 };
 use pinecone_engine::wire::{FrameType, PublicKey, HEADER_LEN};
 use rayon::prelude::*;
@@ -71,6 +71,10 @@ pub struct NetworkStats {
     pub peerings_closed_by_router: u64,
     /// Times a router was stepped (frames handled, timer fired, or both).
     pub node_steps: u64,
+    /// Virtual time of the last change of any router's tree parent.
+    pub last_parent_change_ms: u64,
+    /// Virtual time of the last change of any router's descending node.
+    pub last_descending_change_ms: u64,
 }
 
 /// A frame on its way across a link.
@@ -98,6 +102,10 @@ struct NodeOutput {
     deliveries: Vec<Delivery>,
     /// Ports the router closed itself, with the reason.
     closed: Vec<(Port, String)>,
+    /// Whether its tree parent changed.
+    parent_changed: bool,
+    /// Whether its descending node changed.
+    descending_changed: bool,
     next_timeout: Option<Millis>,
 }
 
@@ -122,20 +130,23 @@ pub struct Network {
 }
 
 impl Network {
-    /// Creates a router per node of `topology` (none peered yet) at virtual
-    /// time zero. `threads` above one steps routers in parallel.
+    /// Creates a router per node of `topology` with `config` (none peered
+    /// yet), node `i` starting at virtual millisecond `starts[i]`. `threads`
+    /// above one steps routers in parallel.
     pub fn new(
         topology: &Topology,
         signing_keys: Vec<SigningKey>,
+        starts: &[u64],
+        config: &Config,
         latency_ms: u64,
         threads: usize,
     ) -> Network {
         assert!(latency_ms >= 1, "link latency must be at least 1 ms");
-        let start = Millis(EPOCH_MS);
         let keys: Vec<PublicKey> = signing_keys.iter().map(PublicKey::of).collect();
         let routers: Vec<Router> = signing_keys
             .into_iter()
-            .map(|key| Router::new(key, Config::default(), start))
+            .zip(starts)
+            .map(|(key, &start)| Router::new(key, config.clone(), Millis(EPOCH_MS + start)))
             .collect();
         let n = topology.node_count();
         let links = topology
@@ -175,7 +186,7 @@ impl Network {
         };
         for node in 0..n as NodeId {
             let next = network.routers[node as usize].poll_timeout();
-            network.schedule(node, next, 0);
+            network.schedule(node, next, starts[node as usize]);
         }
         network
     }
@@ -195,12 +206,33 @@ impl Network {
         &self.stats
     }
 
+    /// Every router's drop counters, added up.
+    pub fn router_counters(&self) -> Counters {
+        self.routers
+            .iter()
+            .map(Router::counters)
+            .fold(Counters::default(), |sum, c| Counters {
+                unknown_frames: sum.unknown_frames + c.unknown_frames,
+                unroutable: sum.unroutable + c.unroutable,
+                loops: sum.loops + c.loops,
+                watermark_drops: sum.watermark_drops + c.watermark_drops,
+                hop_limit_drops: sum.hop_limit_drops + c.hop_limit_drops,
+                oversized: sum.oversized + c.oversized,
+                bootstraps_dropped: sum.bootstraps_dropped + c.bootstraps_dropped,
+                paths_refused: sum.paths_refused + c.paths_refused,
+                broadcasts_dropped: sum.broadcasts_dropped + c.broadcasts_dropped,
+                events_dropped: sum.events_dropped + c.events_dropped,
+                deliveries_dropped: sum.deliveries_dropped + c.deliveries_dropped,
+            })
+    }
+
     /// The router of `node`, for inspection.
     pub fn router(&self, node: NodeId) -> &Router {
         &self.routers[node as usize]
     }
 
-    /// Peers both ends of the link with index `link`.
+    /// Peers both ends of the link with index `link` now; both ends must
+    /// have started.
     pub fn connect(&mut self, link: usize, observer: &mut impl Observer) {
         if self.links[link].up {
             return;
@@ -398,6 +430,12 @@ impl Network {
         for delivery in out.deliveries.drain(..) {
             observer.on_delivery(node, delivery);
         }
+        if std::mem::take(&mut out.parent_changed) {
+            self.stats.last_parent_change_ms = self.now;
+        }
+        if std::mem::take(&mut out.descending_changed) {
+            self.stats.last_descending_change_ms = self.now;
+        }
         let closed: Vec<(Port, String)> = out.closed.drain(..).collect();
         for (port, reason) in closed {
             let link = self.port_link(node, port);
@@ -472,7 +510,10 @@ fn is_traffic(frame: &[u8]) -> bool {
 
 /// The nodes to run in a step, in node order, each with the range of its
 /// arriving frames in `frames` (sorted by node).
-fn merge_work(frames: &[InFlight], timer_nodes: &[NodeId]) -> Vec<(NodeId, std::ops::Range<usize>)> {
+fn merge_work(
+    frames: &[InFlight],
+    timer_nodes: &[NodeId],
+) -> Vec<(NodeId, std::ops::Range<usize>)> {
     let mut work = Vec::new();
     let mut timers = timer_nodes.iter().peekable();
     let mut start = 0;
@@ -542,8 +583,11 @@ fn drain(router: &mut Router, out: &mut NodeOutput) {
         out.deliveries.push(delivery);
     }
     while let Some(event) = router.poll_event() {
-        if let Event::PeerRemoved { port, reason, .. } = event {
-            out.closed.push((port, reason.to_string()));
+        match event {
+            Event::PeerRemoved { port, reason, .. } => out.closed.push((port, reason.to_string())),
+            Event::ParentChanged { .. } => out.parent_changed = true,
+            Event::DescendingChanged { .. } => out.descending_changed = true,
+            _ => {}
         }
     }
     out.next_timeout = router.poll_timeout();
@@ -569,7 +613,14 @@ mod tests {
         let work = merge_work(&frames, &[0, 5, 7, 12]);
         assert_eq!(
             work,
-            vec![(0, 0..0), (2, 0..2), (5, 2..3), (7, 0..0), (9, 3..4), (12, 0..0)]
+            vec![
+                (0, 0..0),
+                (2, 0..2),
+                (5, 2..3),
+                (7, 0..0),
+                (9, 3..4),
+                (12, 0..0)
+            ]
         );
     }
 

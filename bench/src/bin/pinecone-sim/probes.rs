@@ -14,6 +14,17 @@ const PROBE_MAGIC: [u8; 4] = *b"psim";
 const PROBE_LEN: usize = 12;
 /// Probes sent before waiting for the network to carry them all.
 const BATCH: usize = 20_000;
+/// A probe is taken to be looping once it has crossed this many times the
+/// topology's diameter bound in links (and at least [`MIN_HOP_CAP`]).
+const HOP_CAP_PER_DIAMETER: u32 = 8;
+/// The least number of links a probe may cross before it counts as looping.
+const MIN_HOP_CAP: u32 = 256;
+
+/// The number of links after which a probe on `topology` counts as looping
+/// and is dropped.
+pub fn hop_cap(topology: &Topology) -> u32 {
+    (HOP_CAP_PER_DIAMETER * topology.diameter_bound()).max(MIN_HOP_CAP)
+}
 
 /// A set of probes sent at one virtual time, and what became of them.
 pub struct ProbeRound<'k> {
@@ -24,8 +35,8 @@ pub struct ProbeRound<'k> {
     hops: Vec<u32>,
     delivered: Vec<bool>,
     hop_cap: u32,
-    /// Probes dropped by the simulator after crossing more links than the
-    /// network has nodes (a forwarding loop).
+    /// Probes dropped by the simulator after crossing more than the hop cap
+    /// in links (a forwarding loop).
     pub looped: u64,
     /// Probes whose source router refused to send them.
     pub refused: u64,
@@ -48,9 +59,16 @@ pub struct Hop {
 }
 
 impl<'k> ProbeRound<'k> {
-    /// A round `id` over `pairs` of a network whose node keys are `keys`.
-    /// With `trace`, it records every probe's path.
-    pub fn new(id: u32, keys: &'k [PublicKey], pairs: Vec<(NodeId, NodeId)>, trace: bool) -> Self {
+    /// A round `id` over `pairs` of a network whose node keys are `keys`,
+    /// dropping probes after `hop_cap` links. With `trace`, it records every
+    /// probe's path.
+    pub fn new(
+        id: u32,
+        keys: &'k [PublicKey],
+        pairs: Vec<(NodeId, NodeId)>,
+        hop_cap: u32,
+        trace: bool,
+    ) -> Self {
         let count = pairs.len();
         ProbeRound {
             id,
@@ -58,7 +76,7 @@ impl<'k> ProbeRound<'k> {
             pairs,
             hops: vec![0; count],
             delivered: vec![false; count],
-            hop_cap: 2 * keys.len() as u32 + 16,
+            hop_cap,
             looped: 0,
             refused: 0,
             misdelivered: 0,
@@ -79,6 +97,13 @@ impl<'k> ProbeRound<'k> {
                 }
             }
             network.run_until_no_traffic(self);
+            if self.pairs.len() > BATCH {
+                eprintln!(
+                    "[sim]   {end}/{} probes carried by t={:.3}s",
+                    self.pairs.len(),
+                    network.now() as f64 / 1000.0
+                );
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! The run's results, as one JSON object or a readable summary.
 
+use pinecone_engine::control::Counters;
 use serde::Serialize;
 
 use crate::simulation::{Outcome, Settings};
@@ -23,6 +24,8 @@ pub struct Report {
     pub latency_ms: u64,
     /// The seed of keys and random choices.
     pub seed: u64,
+    /// Whether routers flooded periodic wakeup broadcasts.
+    pub wakeup_broadcasts: bool,
     /// First probe time from which every round delivered every probe.
     pub converged_at_s: Option<f64>,
     /// Pairs in the final check.
@@ -31,6 +34,10 @@ pub struct Report {
     pub delivered: usize,
     /// Probes of the final check dropped for looping.
     pub looped: u64,
+    /// Last time any node's tree parent changed.
+    pub last_parent_change_s: f64,
+    /// Last time any node's descending (next lower key) node changed.
+    pub last_descending_change_s: f64,
     /// Mean stretch of the delivered final-check probes.
     pub stretch_mean: Option<f64>,
     /// Median stretch.
@@ -39,6 +46,10 @@ pub struct Report {
     pub stretch_p99: Option<f64>,
     /// Frames put on links over the whole run.
     pub frames: u64,
+    /// The same, by frame type.
+    pub frames_by_type: FrameCounts,
+    /// What the routers dropped, by reason, added up over all nodes.
+    pub router_drops: Counters,
     /// Peerings a router closed by itself.
     pub peerings_closed: u64,
     /// Virtual seconds simulated.
@@ -50,6 +61,21 @@ pub struct Report {
     /// Churn results, with `--churn`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub churn: Option<ChurnReport>,
+}
+
+/// Frames put on links, by type.
+#[derive(Debug, Serialize)]
+pub struct FrameCounts {
+    /// Keepalives.
+    pub keepalive: u64,
+    /// Tree announcements.
+    pub announcement: u64,
+    /// SNEK bootstraps.
+    pub bootstrap: u64,
+    /// Traffic (the probes).
+    pub traffic: u64,
+    /// Wakeup broadcasts.
+    pub broadcast: u64,
 }
 
 /// The churn part of a report.
@@ -89,14 +115,25 @@ impl Report {
             settle_s: seconds(settings.settle_ms),
             latency_ms: settings.latency_ms,
             seed: settings.seed,
+            wakeup_broadcasts: settings.wakeup_broadcasts,
             converged_at_s: outcome.converged_at_ms.map(seconds),
             pairs: outcome.pairs,
             delivered: outcome.delivered,
             looped: outcome.looped,
+            last_parent_change_s: seconds(outcome.network.last_parent_change_ms),
+            last_descending_change_s: seconds(outcome.network.last_descending_change_ms),
             stretch_mean: outcome.stretch.map(|s| s.mean),
             stretch_p50: outcome.stretch.map(|s| s.p50),
             stretch_p99: outcome.stretch.map(|s| s.p99),
             frames: outcome.network.frames_by_type.iter().sum(),
+            frames_by_type: FrameCounts {
+                keepalive: outcome.network.frames_by_type[0],
+                announcement: outcome.network.frames_by_type[1],
+                bootstrap: outcome.network.frames_by_type[2],
+                traffic: outcome.network.frames_by_type[3],
+                broadcast: outcome.network.frames_by_type[4],
+            },
+            router_drops: outcome.router_drops,
             peerings_closed: outcome.network.peerings_closed_by_router,
             virtual_s: seconds(outcome.end_ms),
             wall_s,
@@ -119,11 +156,13 @@ impl Report {
         let number = |v: Option<f64>| v.map_or("-".to_owned(), |x| format!("{x:.3}"));
         let mut text = format!(
             "graph {}: {} nodes, {} links, {} component(s)\n\
-             settled {} s at {} ms per link (seed {})\n\
-             converged at: {}\n\
+             settled {} s at {} ms per link (seed {}{})\n\
+             converged at: {} (last parent change {:.3} s, last descending change {:.3} s)\n\
              delivered {}/{} pairs ({} looped)\n\
              stretch mean {}, p50 {}, p99 {}\n\
-             {} frames, {} peerings closed by routers, {:.3} virtual s\n\
+             {} frames ({} announcements, {} bootstraps, {} traffic, {} broadcasts, {} keepalives)\n\
+             routers dropped {} traffic/bootstrap frames as unroutable, {} as loops, {} for their watermark\n\
+             {} peerings closed by routers, {:.3} virtual s\n\
              wall {:.2} s, max RSS {}\n",
             self.graph,
             self.nodes,
@@ -132,7 +171,14 @@ impl Report {
             self.settle_s,
             self.latency_ms,
             self.seed,
+            if self.wakeup_broadcasts {
+                ""
+            } else {
+                ", no wakeup broadcasts"
+            },
             or_never(self.converged_at_s),
+            self.last_parent_change_s,
+            self.last_descending_change_s,
             self.delivered,
             self.pairs,
             self.looped,
@@ -140,6 +186,14 @@ impl Report {
             number(self.stretch_p50),
             number(self.stretch_p99),
             self.frames,
+            self.frames_by_type.announcement,
+            self.frames_by_type.bootstrap,
+            self.frames_by_type.traffic,
+            self.frames_by_type.broadcast,
+            self.frames_by_type.keepalive,
+            self.router_drops.unroutable,
+            self.router_drops.loops,
+            self.router_drops.watermark_drops,
             self.peerings_closed,
             self.virtual_s,
             self.wall_s,

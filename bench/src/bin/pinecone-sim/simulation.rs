@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
+use pinecone_engine::control::{Config, Counters};
 use pinecone_engine::wire::PublicKey;
 
 use crate::churn::{self, ChurnOutcome};
 use crate::keys::signing_key;
 use crate::network::{Network, NetworkStats, Unobserved};
-use crate::probes::{choose_pairs, shortest_paths, ProbeRound};
+use crate::probes::{choose_pairs, hop_cap, shortest_paths, ProbeRound};
 use crate::rng::Rng;
 use crate::stretch::StretchSummary;
 use crate::topology::{NodeId, Topology};
@@ -22,6 +23,11 @@ pub const ROUND_SAMPLE: u64 = 10_000;
 pub const ALL_PAIRS_MAX_NODES: usize = 1_000;
 /// Pairs the final check samples on larger graphs.
 pub const FINAL_SAMPLE: u64 = 100_000;
+/// Nodes start at random times within this many virtual milliseconds, so
+/// that their timers are not all in step.
+pub const START_SPREAD_MS: u64 = 1_000;
+/// Random stream for the start times (probe rounds use their ids).
+const START_STREAM: u64 = u64::MAX - 1;
 
 /// What a run is asked to do.
 #[derive(Debug, Clone)]
@@ -38,6 +44,8 @@ pub struct Settings {
     pub threads: usize,
     /// Undelivered probes of the final check to describe on stderr.
     pub explain: usize,
+    /// Whether routers flood their periodic wakeup broadcasts.
+    pub wakeup_broadcasts: bool,
 }
 
 /// A probe round's time and result.
@@ -75,6 +83,8 @@ pub struct Outcome {
     pub churn: Option<ChurnOutcome>,
     /// Network counters at the end.
     pub network: NetworkStats,
+    /// Every router's drop counters, added up, at the end.
+    pub router_drops: Counters,
     /// Virtual time at the end.
     pub end_ms: u64,
 }
@@ -100,24 +110,44 @@ pub struct Simulation<'t> {
     pub network: Network,
     /// The run's settings.
     pub settings: Settings,
+    hop_cap: u32,
     next_round: u32,
     wall: Instant,
 }
 
 impl<'t> Simulation<'t> {
-    /// Builds the routers and peers every link at virtual time zero.
+    /// Builds the routers, each starting at a seeded random time within
+    /// the first [`START_SPREAD_MS`], and brings every link up as soon as
+    /// both its ends have started.
     pub fn new(topology: &'t Topology, settings: Settings) -> Simulation<'t> {
         let wall = Instant::now();
         let signing_keys = (0..topology.node_count() as NodeId)
             .map(|node| signing_key(settings.seed, topology.name(node)))
             .collect();
+        let mut rng = Rng::new(settings.seed, START_STREAM);
+        let starts: Vec<u64> = (0..topology.node_count())
+            .map(|_| rng.below(START_SPREAD_MS))
+            .collect();
         let mut network = Network::new(
             topology,
             signing_keys,
+            &starts,
+            &Config {
+                wakeup_broadcasts: settings.wakeup_broadcasts,
+                ..Config::default()
+            },
             settings.latency_ms,
             settings.threads,
         );
-        for link in 0..topology.links().len() {
+        let mut link_ups: Vec<(u64, usize)> = topology
+            .links()
+            .iter()
+            .enumerate()
+            .map(|(link, &(a, b))| (starts[a as usize].max(starts[b as usize]), link))
+            .collect();
+        link_ups.sort_unstable();
+        for (at, link) in link_ups {
+            network.run_before(at, &mut Unobserved);
             network.connect(link, &mut Unobserved);
         }
         Simulation {
@@ -125,6 +155,7 @@ impl<'t> Simulation<'t> {
             keys: network.keys().to_vec(),
             network,
             settings,
+            hop_cap: hop_cap(topology),
             next_round: 1,
             wall,
         }
@@ -157,6 +188,7 @@ impl<'t> Simulation<'t> {
             looped: check.looped,
             churn,
             network: self.network.stats().clone(),
+            router_drops: self.network.router_counters(),
             end_ms: self.network.now(),
         })
     }
@@ -170,8 +202,12 @@ impl<'t> Simulation<'t> {
     /// Probes a seeded sample of at most `limit` pairs now.
     pub fn sample_round(&mut self, limit: u64, phase: &str) -> RoundResult {
         let id = self.take_round_id();
-        let pairs = choose_pairs(self.topology, limit, &mut Rng::new(self.settings.seed, id.into()));
-        let mut round = ProbeRound::new(id, &self.keys, pairs, false);
+        let pairs = choose_pairs(
+            self.topology,
+            limit,
+            &mut Rng::new(self.settings.seed, id.into()),
+        );
+        let mut round = ProbeRound::new(id, &self.keys, pairs, self.hop_cap, false);
         let at_ms = self.network.now();
         round.run(&mut self.network);
         let result = RoundResult {
@@ -192,9 +228,19 @@ impl<'t> Simulation<'t> {
         } else {
             FINAL_SAMPLE
         };
-        let pairs = choose_pairs(self.topology, limit, &mut Rng::new(self.settings.seed, id.into()));
+        let pairs = choose_pairs(
+            self.topology,
+            limit,
+            &mut Rng::new(self.settings.seed, id.into()),
+        );
         let shortest = shortest_paths(self.topology, &pairs);
-        let mut round = ProbeRound::new(id, &self.keys, pairs, self.settings.explain > 0);
+        let mut round = ProbeRound::new(
+            id,
+            &self.keys,
+            pairs,
+            self.hop_cap,
+            self.settings.explain > 0,
+        );
         let at_ms = self.network.now();
         round.run(&mut self.network);
         let result = RoundResult {
@@ -208,7 +254,9 @@ impl<'t> Simulation<'t> {
         }
         FullCheck {
             result,
-            stretch: StretchSummary::of(round.delivered_hops().map(|(i, hops)| (hops, shortest[i]))),
+            stretch: StretchSummary::of(
+                round.delivered_hops().map(|(i, hops)| (hops, shortest[i])),
+            ),
             looped: round.looped,
         }
     }
@@ -259,7 +307,13 @@ mod tests {
 
     #[test]
     fn convergence_is_the_start_of_the_last_complete_run_of_rounds() {
-        let rounds = [round(1, 3), round(2, 10), round(3, 9), round(4, 10), round(5, 10)];
+        let rounds = [
+            round(1, 3),
+            round(2, 10),
+            round(3, 9),
+            round(4, 10),
+            round(5, 10),
+        ];
         assert_eq!(stable_since(&rounds), Some(4));
         assert_eq!(stable_since(&rounds[..3]), None);
         assert_eq!(stable_since(&rounds[1..2]), Some(2));

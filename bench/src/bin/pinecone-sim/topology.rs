@@ -170,6 +170,24 @@ impl Topology {
         }
     }
 
+    /// An upper bound on the diameter of every component: twice the
+    /// eccentricity of one node in each.
+    pub fn diameter_bound(&self) -> u32 {
+        let (mut dist, mut queue) = (Vec::new(), Vec::new());
+        let mut seen = vec![false; self.component_count()];
+        let mut bound = 0;
+        for node in 0..self.node_count() as NodeId {
+            let component = self.component(node) as usize;
+            if std::mem::replace(&mut seen[component], true) {
+                continue;
+            }
+            self.bfs(node, &mut dist, &mut queue);
+            let eccentricity = queue.iter().map(|&n| dist[n as usize]).max().unwrap_or(0);
+            bound = bound.max(2 * eccentricity);
+        }
+        bound
+    }
+
     /// Whether the graph without the links at `removed` (indices into
     /// [`Topology::links`]) still has exactly [`Topology::component_count`]
     /// components, i.e. removing them separates no two nodes.
@@ -204,7 +222,8 @@ mod tests {
 
     #[test]
     fn chains_become_links_without_duplicates_or_self_links() {
-        let topology = Topology::parse("a b c\n  c b  \t a  c\n\n# comment only\nd d e # tail\nf\n");
+        let topology =
+            Topology::parse("a b c\n  c b  \t a  c\n\n# comment only\nd d e # tail\nf\n");
         let names: Vec<&str> = (0..topology.node_count() as NodeId)
             .map(|id| topology.name(id))
             .collect();
@@ -231,6 +250,15 @@ mod tests {
         topology.bfs(0, &mut dist, &mut queue);
         assert_eq!(dist[..6], [0, 1, 2, 3, 2, 1]);
         assert_eq!(dist[6], u32::MAX);
+    }
+
+    #[test]
+    fn diameter_bound_covers_the_longest_shortest_path() {
+        // A line of five has diameter 4; from its first node the bound is 8.
+        let line = Topology::parse("a b c d e\nx y");
+        assert_eq!(line.diameter_bound(), 8);
+        let ring = Topology::parse("0 1 2 3 4 5 0");
+        assert_eq!(ring.diameter_bound(), 6);
     }
 
     #[test]
