@@ -6,24 +6,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+pub use pinecone_engine::control::PeerType;
 use pinecone_engine::wire::PublicKey;
-
-/// How a peer is connected, fastest first. Ties between links to the same
-/// node prefer the lower value. The numbers are the reference's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum PeerType {
-    /// An in-process pipe.
-    Pipe = 0,
-    /// A peer found by multicast discovery on the local network.
-    Multicast = 1,
-    /// A peer found by Bonjour discovery.
-    Bonjour = 2,
-    /// A peer over TCP or WebSocket, dialled or accepted.
-    Remote = 3,
-    /// A Bluetooth channel.
-    Bluetooth = 4,
-}
 
 /// The connected stream of a peering: a TCP socket, or one end of a Unix
 /// socket pair (a WebSocket peering's bridge, or any local stream).

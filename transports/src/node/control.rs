@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use pinecone_engine::control::{Event, Millis, PeerInfo, PeerType, Router};
+use pinecone_engine::control::{Event, Millis, PeerInfo, Router};
 use pinecone_engine::forward::Fabric;
 use tracing::info;
 
@@ -173,7 +173,7 @@ impl Control {
         self.next_driver = self.next_driver.wrapping_add(1);
         let info = PeerInfo {
             key: public_key,
-            peer_type: PeerType::try_from(origin.peer_type as u8).unwrap_or(PeerType::Remote),
+            peer_type: origin.peer_type,
             zone: origin.zone.clone(),
             uri: origin.uri.clone(),
         };
