@@ -62,8 +62,9 @@ pub fn undelivered(sim: &Simulation<'_>, round: &ProbeRound<'_>, shortest: &[u32
     }
 }
 
-/// Where `node`'s latest bootstrap went, followed through the path entries
-/// it left at each hop.
+/// Where `node`'s latest bootstrap went: its first hop is the neighbour
+/// holding the newest path entry for it that came straight from it; from
+/// there each entry names the next hop.
 fn bootstrap_route(
     sim: &Simulation<'_>,
     names: &HashMap<String, NodeId>,
@@ -71,36 +72,38 @@ fn bootstrap_route(
     now: Millis,
 ) -> String {
     let key = sim.keys[node as usize].to_string();
+    let entry_at = |at: NodeId| {
+        let dump = sim.network.router(at).state_dump(now);
+        dump.snek.paths.into_iter().find(|p| p.public_key == key)
+    };
+    let from = key.clone();
+    let first = sim
+        .topology
+        .neighbours(node)
+        .iter()
+        .filter_map(|&peer| Some((peer, entry_at(peer)?)))
+        .filter(|(_, entry)| entry.source.public_key == from)
+        .max_by_key(|(_, entry)| entry.watermark.sequence);
     let mut route = vec![describe(sim, node)];
-    let mut at = node;
+    let mut next = first;
     for _ in 0..sim.topology.node_count() {
-        let from = sim.keys[at as usize].to_string();
-        let next = sim.topology.neighbours(at).iter().find_map(|&peer| {
-            let dump = sim.network.router(peer).state_dump(now);
-            let entry = dump
-                .snek
-                .paths
-                .into_iter()
-                .find(|p| p.public_key == key && p.source.public_key == from)?;
-            Some((peer, entry))
-        });
-        let Some((peer, entry)) = next else {
-            route.push("(no hop holds its path entry)".to_owned());
+        let Some((at, entry)) = next else {
+            route.push("(no entry)".to_owned());
             break;
         };
         route.push(format!(
             "{} seq {}",
-            describe(sim, peer),
+            describe(sim, at),
             entry.watermark.sequence
         ));
-        match entry.destination {
-            None => {
-                route.push("(ended)".to_owned());
-                break;
-            }
-            Some(next) if names.get(&next.public_key).is_some() => at = peer,
-            Some(_) => break,
-        }
+        let Some(hop) = entry
+            .destination
+            .and_then(|d| names.get(&d.public_key).copied())
+        else {
+            route.push("(ended)".to_owned());
+            break;
+        };
+        next = entry_at(hop).map(|entry| (hop, entry));
     }
     route.join(" -> ")
 }

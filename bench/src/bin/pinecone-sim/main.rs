@@ -61,10 +61,10 @@ struct Args {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 
-    /// Routers do not flood their periodic wakeup broadcasts (they still
-    /// handle and forward any they receive). Broadcasts play no part in
-    /// routing; on graphs with large hubs every one is verified at each of
-    /// millions of copies, which dominates the run time.
+    /// Routers send no wakeup broadcasts of their own (neither the flood
+    /// every 60 s nor the greeting to a new peer). Broadcasts play no part
+    /// in routing; on graphs with large hubs each flood is millions of
+    /// copies, every one signature-checked, which dominates the run time.
     #[arg(long)]
     no_broadcasts: bool,
 

@@ -24,7 +24,7 @@ pub struct Report {
     pub latency_ms: u64,
     /// The seed of keys and random choices.
     pub seed: u64,
-    /// Whether routers flooded periodic wakeup broadcasts.
+    /// Whether routers sent wakeup broadcasts of their own.
     pub wakeup_broadcasts: bool,
     /// First probe time from which every round delivered every probe.
     pub converged_at_s: Option<f64>,

@@ -44,7 +44,7 @@ pub struct Settings {
     pub threads: usize,
     /// Undelivered probes of the final check to describe on stderr.
     pub explain: usize,
-    /// Whether routers flood their periodic wakeup broadcasts.
+    /// Whether routers send wakeup broadcasts of their own.
     pub wakeup_broadcasts: bool,
 }
 
