@@ -66,8 +66,29 @@ fn every_node_descends_to_the_next_key_down() {
     assert_eq!(net.routers[order[0]].descending(), None);
 }
 
-/// Cutting links and restoring them: every pair delivers again within
-/// 15 seconds of the last change.
+/// Probes every ordered pair once a second for `window_s` seconds and
+/// returns the first second from which every round delivered every pair
+/// (`None` if the last one did not).
+fn delivers_again_after(net: &mut Net, window_s: u64) -> Option<u64> {
+    let mut since = None;
+    for second in 1..=window_s {
+        net.run_for(800);
+        if net.undelivered_pairs(200).is_empty() {
+            since.get_or_insert(second);
+        } else {
+            since = None;
+        }
+    }
+    since
+}
+
+/// Cutting links and restoring them, with traffic between every pair every
+/// second: every pair delivers again within 15 seconds of restoring the
+/// links. After a cut it takes longer: path entries leading into the cut
+/// peering stay at the nodes before it until they expire (10 s; the
+/// protocol has no teardown), and the bootstraps that follow them meanwhile
+/// are lost, so the SNEK line repairs itself only with the next bootstrap
+/// round after that.
 #[test]
 fn the_network_reconverges_after_churn() {
     let n = 30;
@@ -80,21 +101,20 @@ fn the_network_reconverges_after_churn() {
     for link in cut.clone() {
         net.disconnect(link);
     }
-    // Half a second off the maintenance ticks: every node ticks in the same
-    // millisecond here, and a datagram sent exactly as an old path expires
-    // can meet the expiry hop by hop.
-    net.run_for(15_500);
+    let after_cut = delivers_again_after(&mut net, 25);
     assert!(net.one_root());
-    assert_eq!(net.undelivered_pairs(2_000), vec![], "after cutting links");
+    assert!(
+        after_cut.is_some_and(|s| s <= 20),
+        "after cutting links: {after_cut:?}"
+    );
     for link in cut {
         let (a, b) = links[link];
         net.connect(a, b);
     }
-    net.run_for(15_500);
-    assert_eq!(
-        net.undelivered_pairs(2_000),
-        vec![],
-        "after restoring links"
+    let after_restore = delivers_again_after(&mut net, 20);
+    assert!(
+        after_restore.is_some_and(|s| s <= 15),
+        "after restoring links: {after_restore:?}"
     );
 }
 

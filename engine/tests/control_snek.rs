@@ -262,7 +262,7 @@ fn the_descending_node_goes_with_a_root_change_or_its_peering() {
 }
 
 #[test]
-fn paths_expire_after_10_seconds_without_a_refresh() {
+fn paths_expire_after_10_seconds_and_go_after_the_grace() {
     let mut solo = Solo::quiet();
     let (_, w) = under_a(&mut solo);
     solo.advance(500);
@@ -270,8 +270,11 @@ fn paths_expire_after_10_seconds_without_a_refresh() {
     solo.events();
     solo.advance(9_499);
     assert_eq!(solo.router.routing_table().path_count(), 1);
-    // Removed at the first maintenance tick after it expired.
+    // Expired, but kept for the grace in which frames already on it may
+    // still follow it; removed at the first maintenance tick after that.
     solo.advance(1_001);
+    assert_eq!(solo.router.routing_table().path_count(), 1);
+    solo.advance(2_000);
     assert_eq!(solo.router.routing_table().path_count(), 0);
     assert!(solo
         .events()

@@ -141,13 +141,28 @@ fn without_a_closer_tree_peer_traffic_falls_back_to_snek() {
 }
 
 #[test]
-fn traffic_never_goes_back_where_it_came_from() {
+fn traffic_goes_back_where_it_came_from_only_with_a_better_watermark() {
     let mut solo = Solo::quiet();
     let (a, _) = tree(&mut solo);
     let src = solo.key(W);
-    solo.feed(a, &traffic(solo.key(A), &[], src, Watermark::FRESH, b"x"))
+    let at_a = Watermark {
+        key: solo.key(A),
+        seq: 0,
+    };
+    // Already routed toward A with A's own watermark: sending it back
+    // would not improve it, so it is a loop.
+    solo.feed(a, &traffic(solo.key(A), &[], src, at_a, b"x"))
         .unwrap();
     assert!(solo.out().is_empty());
+    assert_eq!(solo.router.counters().loops, 1);
+    // Sent with a fresh watermark by a node that did not know A: here the
+    // watermark improves to A's, so it goes back to A.
+    solo.feed(a, &traffic(solo.key(A), &[], src, Watermark::FRESH, b"x"))
+        .unwrap();
+    assert_eq!(
+        sent_traffic(&mut solo),
+        vec![(a, Coords::ROOT, Some(at_a), 10)]
+    );
     assert_eq!(solo.router.counters().loops, 1);
 }
 

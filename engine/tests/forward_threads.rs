@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use forward_fixture::{signing_key, snek_traffic, split_frames, Fixture, EPOCH};
+use forward_fixture::{
+    drain_output, feed, signing_key, snek_traffic, split_frames, Fixture, EPOCH,
+};
 use pinecone_engine::forward::{DropCause, Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{Frame, PublicKey, Watermark};
 
@@ -311,4 +313,61 @@ fn a_peering_that_does_not_read_loses_only_its_own_traffic() {
         slow_stats.frames_out
     );
     assert_eq!(s.fabric.ports().ports().count(), PEERS);
+}
+
+#[test]
+fn a_full_crossing_queue_holds_frames_back_instead_of_dropping_them() {
+    // Batches of one maximum frame (the least there is), a queue of one.
+    let mut s = setup(ForwardConfig {
+        crossing_queue_len: 1,
+        batch_len: 1,
+        ..ForwardConfig::default()
+    });
+    let rung = Arc::new(AtomicUsize::new(0));
+    let ring = Arc::clone(&rung);
+    let waker = Box::new(move || {
+        ring.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(s.fabric.set_waker(0, waker).is_ok());
+    // From a peering of worker 0 to one of worker 1: about three batches'
+    // worth, for a queue of one batch.
+    let (from, to) = (0, 4);
+    let (w_from, slot_from) = s.slots[from];
+    let (w_to, slot_to) = s.slots[to];
+    assert_eq!((w_from, w_to), (0, 1));
+    let total = 200u32;
+    let stream: Vec<u8> = (0..total)
+        .flat_map(|seq| flow_frame(&s, from, to, seq, true, 1_000).bytes)
+        .collect();
+    feed(&mut s.workers[0], slot_from, &stream);
+    s.workers[0].process(EPOCH);
+    let taken = s.workers[0]
+        .counters(slot_from)
+        .unwrap()
+        .snapshot()
+        .frames_in;
+    assert!(taken < u64::from(total), "worker 0 stopped taking frames");
+    assert_eq!(rung.load(Ordering::SeqCst), 0);
+
+    let mut seqs = Vec::new();
+    for _ in 0..50 {
+        s.workers[1].process(EPOCH);
+        for frame in split_frames(&drain_output(&mut s.workers[1], slot_to, EPOCH)) {
+            let Ok(Frame::Traffic(f)) = Frame::parse(&frame) else {
+                panic!("not traffic");
+            };
+            let p = f.payload();
+            seqs.push(u32::from_be_bytes([p[3], p[4], p[5], p[6]]));
+        }
+        s.workers[0].process(EPOCH);
+        if seqs.len() == total as usize {
+            break;
+        }
+    }
+    assert_eq!(seqs, (0..total).collect::<Vec<_>>());
+    assert!(rung.load(Ordering::SeqCst) > 0, "worker 0 was woken");
+    for &(w, slot) in &s.slots {
+        let stats = s.workers[w].counters(slot).unwrap().snapshot();
+        assert_eq!(stats.drops.total(), 0);
+    }
 }

@@ -589,3 +589,36 @@ fn every_frame_goes_where_the_routing_table_says_cached_or_not() {
     ];
     assert!(kinds.iter().all(|k| seen.contains(k)), "{seen:?}");
 }
+
+#[test]
+fn a_local_burst_larger_than_the_lane_waits_for_room_in_order() {
+    let lane = 4096;
+    let mut b = Bench::new(
+        3,
+        ForwardConfig {
+            traffic_lane_len: lane,
+            ..ForwardConfig::default()
+        },
+    );
+    let (k1, _) = b.path(1, 1);
+    let own = b.fixture.own_key();
+    let now = Millis(EPOCH.0 + 5);
+    // About five lanes' worth: one lane fits, one is held, the rest
+    // waits in the queue.
+    let payloads: Vec<Vec<u8>> = (0..60u8).map(|i| vec![i; 200]).collect();
+    for payload in &payloads {
+        b.fabric
+            .send_local(&snek_traffic(k1, own, Watermark::FRESH, payload), now)
+            .unwrap();
+    }
+    let mut sent = Vec::new();
+    for _ in 0..payloads.len() {
+        b.worker.process(now);
+        sent.extend(b.out(1).iter().map(|f| traffic_view(f).2));
+        if sent.len() == payloads.len() {
+            break;
+        }
+    }
+    assert_eq!(sent, payloads);
+    assert_eq!(b.stats(1).drops.total(), 0);
+}

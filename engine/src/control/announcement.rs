@@ -1,6 +1,7 @@
 //! What a router keeps of each peer's last tree announcement, and how it
 //! checks a new one.
 
+use super::key_cache;
 use super::time::{Millis, ANNOUNCEMENT_TIMEOUT};
 use crate::wire::{Announcement, AnnouncementError, Coords, PublicKey};
 
@@ -89,7 +90,7 @@ pub(crate) fn check_announcement(
         if end <= shared {
             continue;
         }
-        if !entry.verify() {
+        if !key_cache::shared().verifies(&entry.signer, entry.signed, entry.signature) {
             return Err(AnnouncementError::BadSignature {
                 index,
                 hop: entry.hop,

@@ -20,6 +20,9 @@ pub struct Counters {
     /// Bootstraps dropped: malformed, badly signed, on another root, stale,
     /// or refused at the path cap.
     pub bootstraps_dropped: u64,
+    /// Bootstraps sent on again because a closer key became known after
+    /// they passed through.
+    pub bootstraps_rerouted: u64,
     /// Bootstraps for new keys refused because the path table was full.
     pub paths_refused: u64,
     /// Wakeup broadcasts dropped: another root, a repeat, or our own.

@@ -31,6 +31,7 @@
 
 mod announcement;
 mod broadcast;
+mod clock_cache;
 mod config;
 mod coords_cache;
 mod counters;
@@ -39,9 +40,12 @@ mod dump;
 mod error;
 mod events;
 mod forward;
+mod key_cache;
 mod outbox;
 mod peers;
 mod recency;
+mod reroute;
+mod signed_payloads;
 mod snek;
 mod table;
 mod table_cell;
@@ -73,6 +77,7 @@ use crate::wire::{Coords, Frame, PublicKey};
 use broadcast::BroadcastState;
 use outbox::Outbox;
 use peers::PeerTable;
+use reroute::RelayStore;
 use snek::SnekState;
 use table_cell::TableCell;
 use tree::TreeState;
@@ -85,6 +90,7 @@ pub struct Router {
     peers: PeerTable,
     tree: TreeState,
     snek: SnekState,
+    relays: RelayStore,
     broadcasts: BroadcastState,
     coords_cache: CoordsCache,
     table: TableCell,
@@ -111,6 +117,7 @@ impl Router {
             peers: PeerTable::default(),
             tree: TreeState::new(now),
             snek: SnekState::new(now),
+            relays: RelayStore::default(),
             broadcasts: BroadcastState::new(&config, now),
             coords_cache: CoordsCache::new(config.max_cached_coords),
             out: Outbox::new(config.max_pending_events, config.max_pending_deliveries),

@@ -2,12 +2,20 @@
 
 use super::events::Event;
 use super::peers::Port;
-use super::table::{NextHop, PathEntry};
+use super::table::{NextHop, PathEntry, SnekRoute};
 use super::time::{Millis, BOOTSTRAP_INTERVAL, SNEK_TICK};
 use super::Router;
 use crate::wire::{
     BootstrapFrame, BootstrapRepr, PublicKey, RootPayload, RootPayloadRepr, Watermark,
 };
+
+/// What an accepted bootstrap did here.
+struct Accepted {
+    /// Its sequence.
+    seq: u64,
+    /// Its key had no path entry here before.
+    new_key: bool,
+}
 
 /// The router's SNEK state (path entries live in the routing table).
 #[derive(Debug)]
@@ -18,6 +26,8 @@ pub(crate) struct SnekState {
     next_bootstrap: Millis,
     /// When maintenance next runs.
     pub(crate) next_tick: Millis,
+    /// The first hop and target key of our last bootstrap.
+    last_route: Option<(Port, PublicKey)>,
 }
 
 impl SnekState {
@@ -26,6 +36,7 @@ impl SnekState {
             descending: None,
             next_bootstrap: now,
             next_tick: now,
+            last_route: None,
         }
     }
 }
@@ -48,14 +59,31 @@ impl Router {
         {
             self.set_descending(None, now);
         }
-        if self.table.paths().iter().any(|e| !e.is_live(now)) {
-            let removed = self.table.paths_mut().remove_where(|e| !e.is_live(now));
+        if self.table.paths().iter().any(|e| e.is_gone(now)) {
+            let removed = self.table.paths_mut().remove_where(|e| e.is_gone(now));
             self.path_removed_events(removed);
         }
-        if now >= self.snek.next_bootstrap {
+        if now >= self.snek.next_bootstrap || self.own_route_changed(now) {
             self.bootstrap_now(now);
         }
         self.coords_cache.expire(now);
+    }
+
+    /// Whether our own bootstrap would now leave by another port or head
+    /// for another key than the last one did.
+    fn own_route_changed(&mut self, now: Millis) -> bool {
+        if self.tree.parent.is_none() {
+            return false;
+        }
+        self.refresh_table();
+        let route =
+            self.table
+                .current()
+                .bootstrap_next_hop(&self.public_key, Watermark::FRESH, now);
+        let NextHop::Port(port) = route.next else {
+            return false;
+        };
+        self.snek.last_route != Some((port, route.watermark.key))
     }
 
     /// Sends a bootstrap toward the next key up, if we have a parent.
@@ -82,6 +110,7 @@ impl Router {
         let NextHop::Port(port) = route.next else {
             return;
         };
+        self.snek.last_route = Some((port, route.watermark.key));
         let repr = BootstrapRepr {
             hop_limit: 0,
             dest_key: self.public_key,
@@ -95,7 +124,9 @@ impl Router {
     }
 
     /// A bootstrap received on `from`: set up its path here, then forward
-    /// it unless it ends here.
+    /// it unless it ends here. When it brings a key new here, bootstraps
+    /// that passed over that key are sent on again toward it (see
+    /// `reroute`).
     pub(super) fn handle_bootstrap(&mut self, from: Port, frame: &BootstrapFrame<'_>, now: Millis) {
         let dest = frame.dest_key();
         let watermark = frame.watermark();
@@ -104,18 +135,41 @@ impl Router {
             .table
             .current()
             .bootstrap_next_hop(&dest, watermark, now);
-        if !self.accept_bootstrap(from, route.next, &dest, frame.payload(), now) {
+        let Some(accepted) = self.accept_bootstrap(from, route.next, &dest, frame.payload(), now)
+        else {
             self.counters.bootstraps_dropped += 1;
             return;
-        }
-        let NextHop::Port(port) = route.next else {
-            return;
         };
+        self.forward_bootstrap(from, frame, route, accepted.seq, now);
+        if accepted.new_key {
+            self.reroute_past(&dest, now);
+        }
+    }
+
+    /// Sends an accepted bootstrap on along `route`, remembering it for
+    /// re-routing when it went on or ended here.
+    fn forward_bootstrap(
+        &mut self,
+        from: Port,
+        frame: &BootstrapFrame<'_>,
+        route: SnekRoute,
+        seq: u64,
+        now: Millis,
+    ) {
+        let dest = frame.dest_key();
+        let port = match route.next {
+            NextHop::Local => {
+                self.remember_bootstrap(frame, seq, self.public_key);
+                return;
+            }
+            NextHop::Port(port) => port,
+        };
+        self.relays.forget(&dest);
         if port == from {
             self.counters.loops += 1;
             return;
         }
-        if route.watermark.is_worse_than(&watermark) {
+        if route.watermark.is_worse_than(&frame.watermark()) {
             self.counters.watermark_drops += 1;
             return;
         }
@@ -125,13 +179,16 @@ impl Router {
         };
         let mut out = vec![0; repr.encoded_len()];
         match repr.emit(&mut out) {
-            Ok(_) => self.queue(port, out, now),
+            Ok(_) => {
+                self.remember_bootstrap(frame, seq, route.watermark.key);
+                self.queue(port, out, now);
+            }
             Err(_) => self.counters.oversized += 1,
         }
     }
 
     /// Checks a bootstrap and stores its path entry (and maybe makes it our
-    /// descending node). Returns whether it was accepted.
+    /// descending node). Returns `None` when it was dropped.
     fn accept_bootstrap(
         &mut self,
         from: Port,
@@ -139,28 +196,26 @@ impl Router {
         dest: &PublicKey,
         payload: &[u8],
         now: Millis,
-    ) -> bool {
+    ) -> Option<Accepted> {
         let Ok(signed) = RootPayload::parse(payload) else {
-            return false;
+            return None;
         };
         // Every failed check drops the bootstrap silently, so the cheap ones
         // go before the signature.
         let root = self.current_root();
         if signed.root() != root.key || signed.root_seq() != root.seq {
-            return false;
+            return None;
         }
         let existing = self.table.paths().get(dest).copied();
         match existing {
-            Some(e) if e.root == root && signed.sequence() <= e.seq => return false,
+            Some(e) if e.root == root && signed.sequence() <= e.seq => return None,
             None if self.table.paths().len() >= self.config.max_paths => {
                 self.counters.paths_refused += 1;
-                return false;
+                return None;
             }
             _ => {}
         }
-        if !signed.verify(dest) {
-            return false;
-        }
+        super::signed_payloads::check(dest, &signed)?;
         let entry = PathEntry {
             key: *dest,
             source: from,
@@ -185,7 +240,10 @@ impl Router {
                 self.set_descending(Some(entry), now);
             }
         }
-        true
+        Some(Accepted {
+            seq: signed.sequence(),
+            new_key: existing.is_none(),
+        })
     }
 
     /// Replaces the descending node; a new or vanished one makes a
@@ -221,6 +279,7 @@ impl Router {
 
     fn path_removed_events(&mut self, removed: Vec<PublicKey>) {
         for key in removed {
+            self.relays.forget(&key);
             self.out.event(Event::PathRemoved { key });
         }
     }

@@ -52,6 +52,15 @@ pub const SNEK_TICK: Duration = Duration::from_secs(1);
 pub const BOOTSTRAP_INTERVAL: Duration = Duration::from_secs(5);
 /// A SNEK path entry expires when not refreshed for this long.
 pub const PATH_EXPIRY: Duration = Duration::from_secs(10);
+/// A traffic frame already following an expired path entry (carrying
+/// exactly its watermark) may still use it for this long after it expired;
+/// the entry is forgotten after that.
+pub const PATH_GRACE: Duration = Duration::from_secs(2);
+/// A bootstrap that passed through is sent on again toward a closer key
+/// learned later only within this long of its arrival. Shorter than
+/// [`PATH_GRACE`], so the part of a path it sets up from here never outlives
+/// the part before it by more than the grace.
+pub const REROUTE_WINDOW: Duration = Duration::from_secs(1);
 /// Cached coordinates are used for this long after they were learned.
 pub const COORDS_CACHE_LIFETIME: Duration = Duration::from_secs(60);
 /// A node floods a wakeup broadcast this often.

@@ -1,23 +1,20 @@
 //! Batches of traffic frames crossing from one worker to another.
 
 use super::port_map::SlotId;
-use crate::control::Port;
 use crate::wire::EncodeError;
 
 /// One frame in a batch: where it goes and how long it is.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchEntry {
     pub(crate) slot: SlotId,
-    pub(crate) port: Port,
     pub(crate) len: usize,
 }
 
 /// Frames for peerings of one worker, stored back to back.
 #[derive(Debug)]
 pub(crate) struct Batch {
-    /// The worker whose pool the batch returns to once drained; `None` for
-    /// a one-off batch.
-    pub(crate) origin: Option<usize>,
+    /// The worker whose pool the batch returns to once drained.
+    pub(crate) origin: usize,
     bytes: Box<[u8]>,
     used: usize,
     entries: Vec<BatchEntry>,
@@ -25,7 +22,7 @@ pub(crate) struct Batch {
 
 impl Batch {
     /// An empty batch of `len` bytes.
-    pub(crate) fn new(origin: Option<usize>, len: usize) -> Batch {
+    pub(crate) fn new(origin: usize, len: usize) -> Batch {
         Batch {
             origin,
             bytes: vec![0; len].into_boxed_slice(),
@@ -38,19 +35,18 @@ impl Batch {
         self.entries.is_empty()
     }
 
-    /// Appends a frame that `emit` writes, for `slot` (on `port`). Fails
-    /// with `BufferTooSmall` when it does not fit in what is left.
+    /// Appends a frame that `emit` writes, for `slot`. Fails with
+    /// `BufferTooSmall` when it does not fit in what is left.
     #[inline]
     pub(crate) fn push(
         &mut self,
         slot: SlotId,
-        port: Port,
         emit: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<(), EncodeError> {
         let space = self.bytes.get_mut(self.used..).unwrap_or_default();
         let len = emit(space)?;
         self.used += len;
-        self.entries.push(BatchEntry { slot, port, len });
+        self.entries.push(BatchEntry { slot, len });
         Ok(())
     }
 
@@ -65,11 +61,6 @@ impl Batch {
             offset += entry.len;
             (entry, frame)
         })
-    }
-
-    /// The entries alone.
-    pub(crate) fn entries(&self) -> &[BatchEntry] {
-        &self.entries
     }
 
     /// Empties it for reuse.
@@ -102,14 +93,18 @@ mod tests {
             index: 1,
             generation: 2,
         };
-        let mut batch = Batch::new(Some(0), 8);
-        batch.push(slot, 5, copy(b"abc")).unwrap();
-        batch.push(slot, 6, copy(b"defg")).unwrap();
-        assert!(batch.push(slot, 5, copy(b"hi")).is_err());
-        let frames: Vec<(Port, &[u8])> = batch.frames().map(|(e, f)| (e.port, f)).collect();
-        assert_eq!(frames, vec![(5, &b"abc"[..]), (6, &b"defg"[..])]);
+        let mut batch = Batch::new(0, 8);
+        let other = SlotId {
+            index: 3,
+            generation: 4,
+        };
+        batch.push(slot, copy(b"abc")).unwrap();
+        batch.push(other, copy(b"defg")).unwrap();
+        assert!(batch.push(slot, copy(b"hi")).is_err());
+        let frames: Vec<(SlotId, &[u8])> = batch.frames().map(|(e, f)| (e.slot, f)).collect();
+        assert_eq!(frames, vec![(slot, &b"abc"[..]), (other, &b"defg"[..])]);
         batch.clear();
         assert!(batch.is_empty());
-        batch.push(slot, 5, copy(b"hi")).unwrap();
+        batch.push(slot, copy(b"hi")).unwrap();
     }
 }

@@ -16,7 +16,10 @@ pub struct ForwardConfig {
     pub input_buffer_len: usize,
     /// Most bytes of traffic waiting to be written on one peering. A
     /// traffic frame that would go past it is dropped and counted against
-    /// that peering ([`DropCause::OutputFull`](super::DropCause::OutputFull)).
+    /// that peering ([`DropCause::OutputFull`](super::DropCause::OutputFull)),
+    /// except one the local application sent: up to another lane's worth of
+    /// those is held for the lane to drain, and past that the worker leaves
+    /// local frames in their queue until it has.
     pub traffic_lane_len: usize,
     /// Most bytes of protocol frames waiting to be written on one peering.
     /// Protocol frames are never dropped: a peering past this bound is not
@@ -25,15 +28,20 @@ pub struct ForwardConfig {
     pub protocol_lane_len: usize,
     /// Bytes of one batch of traffic crossing to another worker.
     pub batch_len: usize,
-    /// Batches waiting for each worker. When a worker's queue is full a
-    /// batch for it is dropped and each of its frames counted against its
-    /// destination peering
-    /// ([`DropCause::CrossingFull`](super::DropCause::CrossingFull)).
+    /// Batches waiting for each worker. A worker with a batch for a worker
+    /// whose queue is full keeps it and stops taking frames from the input
+    /// that needs it until there is room (backpressure: that worker is not
+    /// keeping up, and nothing is dropped).
     pub crossing_queue_len: usize,
     /// Protocol frames the control plane sent waiting for each worker. At
     /// the bound [`Fabric::send_protocol`](super::Fabric::send_protocol)
     /// hands the frame back, to be sent again later.
     pub protocol_queue_len: usize,
+    /// Frames the local application sent waiting for each worker
+    /// ([`Fabric::send_local`](super::Fabric::send_local)). At the bound a
+    /// frame is dropped and counted against its destination peering
+    /// ([`DropCause::CrossingFull`](super::DropCause::CrossingFull)).
+    pub local_queue_len: usize,
     /// Received protocol frames waiting for the control plane. At the bound
     /// a worker stops reading the peering that has one more, until there is
     /// room (backpressure; nothing is dropped).
@@ -58,6 +66,7 @@ impl Default for ForwardConfig {
             batch_len: 2 * MAX_FRAME_LEN,
             crossing_queue_len: 32,
             protocol_queue_len: 4_096,
+            local_queue_len: 4_096,
             control_queue_len: 4_096,
             delivery_queue_len: 4_096,
             route_cache_len: 4_096,
@@ -79,6 +88,7 @@ impl ForwardConfig {
             batch_len: self.batch_len.max(MAX_FRAME_LEN),
             crossing_queue_len: self.crossing_queue_len.max(1),
             protocol_queue_len: self.protocol_queue_len.max(1),
+            local_queue_len: self.local_queue_len.max(1),
             control_queue_len: self.control_queue_len.max(1),
             delivery_queue_len: self.delivery_queue_len.max(1),
             route_cache_len: self.route_cache_len.clamp(2, 1 << 20).next_power_of_two(),

@@ -21,7 +21,8 @@ pub enum DropCause {
     NoPeering,
     /// The destination peering's traffic lane was full.
     OutputFull,
-    /// The queue to the worker owning the destination peering was full.
+    /// The queue to the worker owning the destination peering was full (a
+    /// frame the local application sent).
     CrossingFull,
     /// The local application's delivery queue was full.
     DeliveryFull,
@@ -107,6 +108,8 @@ pub struct PeeringCounters {
     bytes_in: AtomicU64,
     frames_out: AtomicU64,
     bytes_out: AtomicU64,
+    traffic_bytes_in: AtomicU64,
+    traffic_bytes_out: AtomicU64,
     bytes_written: AtomicU64,
     last_received: AtomicU64,
     last_sent: AtomicU64,
@@ -129,17 +132,25 @@ impl PeeringCounters {
         counters
     }
 
-    /// Frames taken from the input. Owner only.
-    pub(crate) fn count_in(&self, frames: u64, bytes: u64, now: Millis) {
+    /// Frames taken from the input, `bytes` long in all of which
+    /// `traffic_bytes` were traffic frames. Owner only.
+    pub(crate) fn count_in(&self, frames: u64, bytes: u64, traffic_bytes: u64, now: Millis) {
         add_owned(&self.frames_in, frames);
         add_owned(&self.bytes_in, bytes);
+        add_owned(&self.traffic_bytes_in, traffic_bytes);
         self.last_received.store(now.0, Relaxed);
     }
 
-    /// A frame put on an output lane. Owner only.
+    /// A protocol frame put on the protocol lane. Owner only.
     pub(crate) fn count_out(&self, bytes: usize) {
         add_owned(&self.frames_out, 1);
         add_owned(&self.bytes_out, bytes as u64);
+    }
+
+    /// A traffic frame put on the traffic lane. Owner only.
+    pub(crate) fn count_traffic_out(&self, bytes: usize) {
+        self.count_out(bytes);
+        add_owned(&self.traffic_bytes_out, bytes as u64);
     }
 
     /// Bytes the driver wrote. Owner only.
@@ -170,6 +181,8 @@ impl PeeringCounters {
             bytes_in: self.bytes_in.load(Relaxed),
             frames_out: self.frames_out.load(Relaxed),
             bytes_out: self.bytes_out.load(Relaxed),
+            traffic_bytes_in: self.traffic_bytes_in.load(Relaxed),
+            traffic_bytes_out: self.traffic_bytes_out.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
             last_received: self.last_received(),
             last_sent: self.last_sent(),
@@ -189,6 +202,11 @@ pub struct PeeringStats {
     pub frames_out: u64,
     /// Bytes of the frames queued for writing.
     pub bytes_out: u64,
+    /// Bytes of the traffic frames received (part of `bytes_in`).
+    pub traffic_bytes_in: u64,
+    /// Bytes of the traffic frames queued for writing (part of
+    /// `bytes_out`).
+    pub traffic_bytes_out: u64,
     /// Bytes the I/O driver wrote.
     pub bytes_written: u64,
     /// When a frame was last received (or the peering attached).
@@ -212,8 +230,8 @@ mod tests {
     #[test]
     fn snapshot_reflects_every_counter() {
         let counters = PeeringCounters::new(Millis(7));
-        counters.count_in(2, 300, Millis(9));
-        counters.count_out(120);
+        counters.count_in(2, 300, 200, Millis(9));
+        counters.count_traffic_out(120);
         counters.count_out(30);
         counters.count_written(100, Millis(11));
         counters.count_drops(DropCause::OutputFull, 3);
@@ -221,6 +239,10 @@ mod tests {
         let stats = counters.snapshot();
         assert_eq!((stats.frames_in, stats.bytes_in), (2, 300));
         assert_eq!((stats.frames_out, stats.bytes_out), (2, 150));
+        assert_eq!(
+            (stats.traffic_bytes_in, stats.traffic_bytes_out),
+            (200, 120)
+        );
         assert_eq!(stats.bytes_written, 100);
         assert_eq!(
             (stats.last_received, stats.last_sent),

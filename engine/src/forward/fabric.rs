@@ -16,7 +16,7 @@ use super::messages::{ControlFrame, LocalDelivery};
 use super::port_map::{PortMap, SlotId};
 use super::worker::Worker;
 use crate::control::{Millis, Port, RoutingTable, TrafficAction, LOCAL_PORT};
-use crate::wire::{EncodeError, Frame};
+use crate::wire::Frame;
 
 /// The queues into one worker.
 #[derive(Debug)]
@@ -25,12 +25,17 @@ pub(crate) struct WorkerQueues {
     pub(crate) crossings: ArrayQueue<Batch>,
     /// Protocol frames from the control plane.
     pub(crate) protocol: ArrayQueue<(SlotId, Vec<u8>)>,
+    /// Traffic frames the local application sent.
+    pub(crate) local: ArrayQueue<(SlotId, Vec<u8>)>,
     /// Drained batches coming back to the worker that filled them.
     pub(crate) recycled: ArrayQueue<Batch>,
     pub(crate) doorbell: Doorbell,
     /// The worker stopped reading a peering because the control queue was
     /// full: ring it when there is room.
     pub(crate) awaiting_control: AtomicBool,
+    /// Another worker found `crossings` full: the owner rings every worker
+    /// once it has drained it.
+    pub(crate) crossing_wanted: AtomicBool,
     claimed: AtomicBool,
 }
 
@@ -62,9 +67,11 @@ impl Fabric {
             .map(|_| WorkerQueues {
                 crossings: ArrayQueue::new(config.crossing_queue_len),
                 protocol: ArrayQueue::new(config.protocol_queue_len),
+                local: ArrayQueue::new(config.local_queue_len),
                 recycled: ArrayQueue::new(config.crossing_queue_len),
                 doorbell: Doorbell::default(),
                 awaiting_control: AtomicBool::new(false),
+                crossing_wanted: AtomicBool::new(false),
                 claimed: AtomicBool::new(false),
             })
             .collect();
@@ -96,8 +103,8 @@ impl Fabric {
 
     /// Registers the callback that wakes worker `index`'s thread when
     /// traffic or protocol frames are queued for it, or room appears in the
-    /// control queue it was waiting on. Fails (handing it back) if the
-    /// worker does not exist or already has one.
+    /// control queue or another worker's queue it was waiting on. Fails
+    /// (handing it back) if the worker does not exist or already has one.
     pub fn set_waker(&self, index: usize, wake: WakeFn) -> Result<(), WakeFn> {
         match self.workers.get(index) {
             Some(queues) => queues.doorbell.install(wake),
@@ -186,8 +193,10 @@ impl Fabric {
     }
 
     /// Routes a traffic frame the local application sends, as if received
-    /// on port 0, from any thread. Build it with the current table's
-    /// [`coords`](RoutingTable::coords) as source coordinates.
+    /// on port 0, from any thread, and queues it for the worker of the
+    /// peering it goes out of (one allocation, no batch). Build it with the
+    /// current table's [`coords`](RoutingTable::coords) as source
+    /// coordinates.
     pub fn send_local(&self, frame: &[u8], now: Millis) -> Result<(), LocalSendError> {
         let Frame::Traffic(traffic) = Frame::parse(frame)? else {
             return Err(LocalSendError::NotTraffic);
@@ -196,11 +205,10 @@ impl Fabric {
         let result = match table.route_traffic(&traffic, LOCAL_PORT, now) {
             TrafficAction::Drop(reason) => Err(reason.into()),
             TrafficAction::Deliver => self.deliver(LocalDelivery::of(&traffic)),
-            TrafficAction::Forward(forwarding) => self.send_local_forward(
-                forwarding.port,
-                forwarding.encoded_len(&traffic, frame),
-                |out| forwarding.emit(&traffic, frame, out),
-            ),
+            TrafficAction::Forward(forwarding) => match forwarding.to_vec(&traffic, frame) {
+                Ok(out) => self.send_local_forward(forwarding.port, out),
+                Err(_) => Err(DropCause::TooLarge),
+            },
         };
         result.map_err(|cause| {
             // A full queue is counted against the destination peering.
@@ -211,39 +219,62 @@ impl Fabric {
         })
     }
 
-    /// Sends one frame of `len` bytes that `emit` writes to `port`'s worker.
-    fn send_local_forward(
-        &self,
-        port: Port,
-        len: usize,
-        emit: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
-    ) -> Result<(), DropCause> {
+    /// Queues a frame for `port`'s worker.
+    fn send_local_forward(&self, port: Port, frame: Vec<u8>) -> Result<(), DropCause> {
         let ports = self.ports.load();
         let location = ports.get(port).ok_or(DropCause::NoPeering)?;
-        let mut batch = Batch::new(None, len);
-        batch
-            .push(location.slot, port, emit)
-            .map_err(|_| DropCause::TooLarge)?;
-        self.cross(location.worker, batch).map_err(|_| {
+        let queues = self
+            .workers
+            .get(location.worker)
+            .ok_or(DropCause::NoPeering)?;
+        if queues.local.push((location.slot, frame)).is_err() {
             location.counters.count_drops(DropCause::CrossingFull, 1);
-            DropCause::CrossingFull
-        })
+            return Err(DropCause::CrossingFull);
+        }
+        queues.doorbell.ring();
+        Ok(())
     }
 
-    /// Hands a batch to worker `to`, or back when its queue is full.
+    /// Hands a batch to worker `to`, or back when its queue is full, after
+    /// asking `to` to ring every worker once it has room.
     pub(crate) fn cross(&self, to: usize, batch: Batch) -> Result<(), Batch> {
         let Some(queues) = self.workers.get(to) else {
             return Err(batch);
         };
+        let batch = match queues.crossings.push(batch) {
+            Ok(()) => {
+                queues.doorbell.ring();
+                return Ok(());
+            }
+            Err(batch) => batch,
+        };
+        queues.crossing_wanted.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         queues.crossings.push(batch)?;
         queues.doorbell.ring();
         Ok(())
     }
 
+    /// Called by worker `me` after draining its crossings: rings the
+    /// workers that found them full.
+    pub(crate) fn crossings_drained(&self, me: usize) {
+        let Some(queues) = self.workers.get(me) else {
+            return;
+        };
+        fence(Ordering::SeqCst);
+        if queues.crossing_wanted.swap(false, Ordering::AcqRel) {
+            for (index, other) in self.workers.iter().enumerate() {
+                if index != me {
+                    other.doorbell.ring();
+                }
+            }
+        }
+    }
+
     /// Returns a drained batch to the worker that filled it.
     pub(crate) fn recycle(&self, mut batch: Batch) {
         batch.clear();
-        if let Some(queues) = batch.origin.and_then(|w| self.workers.get(w)) {
+        if let Some(queues) = self.workers.get(batch.origin) {
             // A full pool lets the batch go.
             let _ = queues.recycled.push(batch);
         }

@@ -16,13 +16,15 @@
 //! * A [`Fabric`] is shared by every thread: the routing table the control
 //!   plane publishes ([`Fabric::publish_table`]), the [`PortMap`] telling
 //!   which worker and slot has each port, and the bounded queues between
-//!   threads: per worker, batches of traffic from other workers and
-//!   protocol frames from the control plane; received protocol frames for
-//!   the control plane; datagrams for the local application.
+//!   threads: per worker, batches of traffic from other workers, protocol
+//!   frames from the control plane and frames the local application sends
+//!   ([`Fabric::send_local`]); received protocol frames for the control
+//!   plane; datagrams for the local application.
 //! * A [`Worker`] owns a set of peerings. Per peering: an input buffer the
 //!   driver reads into, split into frames in place; an [`OutputChunks`]
 //!   view of two output lanes (protocol frames first, traffic bounded in
-//!   bytes); [`PeeringCounters`] other threads read.
+//!   bytes); [`PeeringCounters`] other threads read (each has one writer,
+//!   the owning worker, so counting takes no locked instruction).
 //!
 //! The per-frame path takes no lock: the table and port map are loaded
 //! once per [`Worker::process`] call, each frame is parsed in the input
@@ -31,8 +33,14 @@
 //! straight into its destination's output lane or into the batch for the
 //! worker that owns the destination. A transit frame that keeps its layout
 //! (every hop after the first, for SNEK traffic) is copied with its hop
-//! limit byte changed and allocates nothing. Every queue is bounded; each
-//! bound in [`ForwardConfig`] says what happens when it is reached.
+//! limit byte changed; one that becomes SNEK routed here is written
+//! straight from the received view. Neither allocates. Each peering also
+//! remembers the head (every byte before the payload) of the last traffic
+//! frame it forwarded and what it became: the next frame with the same
+//! head, the usual case within a flow, skips parsing and routing. The
+//! control thread is woken only when a worker queued something for it,
+//! never for traffic alone. Every queue is bounded; each bound in
+//! [`ForwardConfig`] says what happens when it is reached.
 
 mod batch;
 mod config;
@@ -40,6 +48,7 @@ mod counters;
 mod doorbell;
 mod error;
 mod fabric;
+mod flow_memo;
 mod input;
 mod messages;
 mod output;

@@ -65,6 +65,11 @@ impl<'a> OutputChunks<'a> {
     }
 }
 
+/// The error of a frame of `needed` bytes that does not fit in `available`.
+pub(crate) fn too_small(needed: usize, available: usize) -> EncodeError {
+    EncodeError::BufferTooSmall { needed, available }
+}
+
 /// The length written in the header of the frame starting at `pos`.
 fn frame_len_at(buf: &[u8], pos: usize) -> usize {
     match buf.get(pos + HEADER_LEN - 2..pos + HEADER_LEN) {
@@ -135,10 +140,7 @@ impl OutputQueue {
                 dst.copy_from_slice(frame);
                 Ok(frame.len())
             }
-            None => Err(EncodeError::BufferTooSmall {
-                needed: frame.len(),
-                available: out.len(),
-            }),
+            None => Err(too_small(frame.len(), out.len())),
         })
     }
 

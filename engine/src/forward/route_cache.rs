@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::control::{DropReason, Forwarding, Millis, Port, RoutingTable, TrafficAction};
+use crate::control::{Forwarding, Millis, Port, RoutingTable, TrafficAction};
 use crate::wire::{PublicKey, TrafficFrame, Watermark};
 
 /// Entries per set: a key maps to one set and may sit in any of its ways.
@@ -13,7 +13,7 @@ const WAYS: usize = 2;
 /// One remembered answer.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    epoch: u32,
+    epoch: u64,
     hop_limit: u8,
     dest: PublicKey,
     watermark: Watermark,
@@ -23,7 +23,7 @@ struct Entry {
 impl Entry {
     /// Whether it answers for these fields in `epoch`.
     #[inline]
-    fn answers(&self, epoch: u32, dest: &PublicKey, watermark: &Watermark, hop_limit: u8) -> bool {
+    fn answers(&self, epoch: u64, dest: &PublicKey, watermark: &Watermark, hop_limit: u8) -> bool {
         self.epoch == epoch
             && self.dest == *dest
             && self.watermark == *watermark
@@ -34,13 +34,13 @@ impl Entry {
 /// Answers of [`RoutingTable::route_traffic`] for frames with empty
 /// destination coordinates, valid for one table snapshot at one instant.
 ///
-/// Such a frame's route depends only on its destination key, watermark and
-/// hop limit, the table and the time; the port it came from only decides
-/// whether the answer becomes a loop drop, since the table never sends a
-/// frame back out of the port it came from. So a cached forwarding to
-/// `port` stands for every frame with the same three fields, and becomes
-/// [`DropReason::Loop`] for one that came from `port`. Only forwardings are
-/// cached; drops and deliveries go to the table each time.
+/// Such a frame's next hop depends only on its destination key, watermark
+/// and hop limit, the table and the time; the port it came from only
+/// matters when it is that next hop (the table decides whether going back
+/// is a loop). So a cached forwarding to `port` stands for every frame with
+/// the same three fields that did not come from `port`; one that did is
+/// routed by the table. Only forwardings are cached; drops and deliveries
+/// go to the table each time.
 ///
 /// Two-way set associative, the most recently stored entry of a set first.
 #[derive(Debug)]
@@ -48,8 +48,8 @@ pub(crate) struct RouteCache {
     entries: Box<[Option<Entry>]>,
     /// log2 of the number of sets.
     set_bits: u32,
-    /// Entries of another epoch are stale.
-    epoch: u32,
+    /// Entries of another epoch are stale. It never wraps.
+    epoch: u64,
     /// The snapshot and time the current epoch is for. Holding the
     /// snapshot keeps its address from being reused by another.
     table: Option<Arc<RoutingTable>>,
@@ -88,11 +88,13 @@ impl RouteCache {
         }
         self.table = Some(Arc::clone(table));
         self.now = now;
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.entries.fill(None);
-            self.epoch = 1;
-        }
+        self.epoch += 1;
+    }
+
+    /// The current epoch: one table snapshot at one instant. Answers made
+    /// in it hold until it changes.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// What to do with `frame`, received on `from`: as
@@ -121,10 +123,10 @@ impl RouteCache {
             .flatten()
             .find(|e| e.answers(epoch, &dest, &watermark, hop_limit));
         if let Some(entry) = hit {
-            if entry.forwarding.port == from {
-                return TrafficAction::Drop(DropReason::Loop);
+            if entry.forwarding.port != from {
+                return TrafficAction::Forward(entry.forwarding);
             }
-            return TrafficAction::Forward(entry.forwarding);
+            return table.route_traffic(frame, from, now);
         }
         let action = table.route_traffic(frame, from, now);
         if let TrafficAction::Forward(forwarding) = action {

@@ -3,9 +3,11 @@
 //! They live in separate tables so that a frame can move from one
 //! peering's input to another's output without aliasing.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::counters::PeeringCounters;
+use super::flow_memo::FlowMemo;
 use super::input::InputBuffer;
 use super::output::OutputQueue;
 use super::port_map::SlotId;
@@ -16,7 +18,8 @@ use crate::control::Port;
 pub(crate) enum InputState {
     /// Frames are taken as they arrive.
     Open,
-    /// The control queue was full: the frame at the head waits for room.
+    /// The control queue, or the queue to another worker, was full: the
+    /// frame at the head waits for room.
     Blocked,
     /// The peering is broken; nothing more is read from it.
     Broken,
@@ -29,6 +32,8 @@ pub(crate) struct InputSlot {
     pub(crate) port: Port,
     pub(crate) counters: Arc<PeeringCounters>,
     pub(crate) buffer: InputBuffer,
+    /// The last traffic frame forwarded from this peering.
+    pub(crate) memo: FlowMemo,
     pub(crate) state: InputState,
     /// Listed among the slots to process.
     pub(crate) listed: bool,
@@ -40,6 +45,11 @@ pub(crate) struct OutputSlot {
     pub(crate) id: SlotId,
     pub(crate) counters: Arc<PeeringCounters>,
     pub(crate) queue: OutputQueue,
+    /// Frames the local application sent that found the traffic lane full,
+    /// in order, waiting for the driver to make room.
+    pub(crate) held: VecDeque<Vec<u8>>,
+    /// Bytes in `held`.
+    pub(crate) held_bytes: usize,
     /// Listed among the slots with something to write.
     pub(crate) listed: bool,
 }
@@ -50,6 +60,41 @@ impl OutputSlot {
     pub(crate) fn find(slots: &mut [Option<OutputSlot>], id: SlotId) -> Option<&mut OutputSlot> {
         let index = usize::try_from(id.index).ok()?;
         slots.get_mut(index)?.as_mut().filter(|slot| slot.id == id)
+    }
+
+    /// Queues a frame the local application sent. Frames that find the
+    /// traffic lane full are held, in order, for the driver to make room:
+    /// a burst from the application waits rather than being dropped as
+    /// transit traffic would be. Returns whether the slot holds less than
+    /// `bound` bytes (more frames may be queued on it).
+    pub(crate) fn push_local(
+        &mut self,
+        frame: Vec<u8>,
+        bound: usize,
+        writable: &mut Vec<SlotId>,
+    ) -> bool {
+        if self.held.is_empty() {
+            if let Ok(len) = self.queue.push_traffic_bytes(&frame) {
+                self.counters.count_traffic_out(len);
+                self.mark_writable(writable);
+                return true;
+            }
+        }
+        self.held_bytes += frame.len();
+        self.held.push_back(frame);
+        self.held_bytes < bound
+    }
+
+    /// Moves held frames onto the traffic lane while they fit.
+    pub(crate) fn release_held(&mut self) {
+        while let Some(frame) = self.held.front() {
+            let Ok(len) = self.queue.push_traffic_bytes(frame) else {
+                return;
+            };
+            self.counters.count_traffic_out(len);
+            self.held_bytes -= len;
+            self.held.pop_front();
+        }
     }
 
     /// Notes that the slot has something to write, listing it once.

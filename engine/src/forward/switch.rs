@@ -6,23 +6,41 @@ use super::batch::Batch;
 use super::counters::{DropCause, PeeringCounters};
 use super::error::PeeringError;
 use super::fabric::Fabric;
+use super::flow_memo::FlowMemo;
 use super::messages::{ControlFrame, LocalDelivery};
 use super::output::PushError;
 use super::port_map::{Location, PortMap, SlotId};
 use super::route_cache::RouteCache;
 use super::slot::{InputSlot, OutputSlot};
-use crate::control::{Forwarding, Millis, Port, RoutingTable, TrafficAction};
-use crate::wire::{frame_length, EncodeError, Frame, ParseError, TrafficFrame};
+use crate::control::{Millis, Port, RoutingTable, TrafficAction};
+use crate::wire::{frame_length, EncodeError, Frame, ParseError};
 
 /// Why a worker stopped taking frames from an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Halt {
     /// Only a partial frame (or nothing) is left.
     Drained,
-    /// The control queue is full: the frame at the head waits.
+    /// The control queue, or the queue to another worker, is full: the
+    /// frame at the head waits.
     Blocked,
     /// The peering is broken.
     Broken(PeeringError),
+}
+
+/// What kind of frame was taken.
+#[derive(PartialEq, Eq)]
+enum Taken {
+    Traffic,
+    Other,
+}
+
+/// Why a frame was not queued for its destination.
+enum Stop {
+    /// It was dropped for this cause, to count against its source.
+    Drop(DropCause),
+    /// The queue to the worker that owns the destination is full: the
+    /// frame stays in its input until there is room.
+    Blocked,
 }
 
 /// Why one frame was not taken.
@@ -44,6 +62,9 @@ pub(crate) struct Switch<'a> {
     pub(crate) writable: &'a mut Vec<SlotId>,
     /// Per destination worker, the batch being filled.
     pub(crate) outbound: &'a mut [Option<Batch>],
+    /// Set when a protocol frame or a datagram was queued for the control
+    /// plane or the application.
+    pub(crate) queued_for_control: bool,
 }
 
 impl Switch<'_> {
@@ -53,6 +74,7 @@ impl Switch<'_> {
         let pending = input.buffer.pending();
         let mut taken = 0;
         let mut frames = 0;
+        let mut traffic_bytes = 0;
         let halt = loop {
             let rest = pending.get(taken..).unwrap_or_default();
             let len = match frame_length(rest) {
@@ -61,8 +83,9 @@ impl Switch<'_> {
                 Err(error) => break Halt::Broken(PeeringError::Framing(error)),
             };
             let raw = rest.get(..len).unwrap_or_default();
-            match self.take(input.port, &input.counters, raw) {
-                Ok(()) => {}
+            match self.take(input.port, &input.counters, &mut input.memo, raw) {
+                Ok(Taken::Traffic) => traffic_bytes += len,
+                Ok(Taken::Other) => {}
                 Err(Refusal::Blocked) => break Halt::Blocked,
                 Err(Refusal::Malformed(error)) => {
                     break Halt::Broken(PeeringError::MalformedFrame(error))
@@ -72,66 +95,98 @@ impl Switch<'_> {
             frames += 1;
         };
         if frames > 0 {
-            input.counters.count_in(frames, taken as u64, self.now);
+            input
+                .counters
+                .count_in(frames, taken as u64, traffic_bytes as u64, self.now);
         }
         input.buffer.consume(taken);
         halt
     }
 
-    /// Handles one whole frame received on `from`.
+    /// Handles one whole frame received on `from`. The next frame of the
+    /// flow `memo` remembers is forwarded as its predecessor was.
     #[inline]
-    fn take(&mut self, from: Port, counters: &PeeringCounters, raw: &[u8]) -> Result<(), Refusal> {
-        let frame = match Frame::parse(raw).map_err(Refusal::Malformed)? {
-            Frame::Traffic(frame) => frame,
-            Frame::Unknown(_) => {
-                counters.count_drops(DropCause::UnknownFrame, 1);
-                return Ok(());
-            }
-            Frame::Keepalive(_)
-            | Frame::TreeAnnouncement(_)
-            | Frame::Bootstrap(_)
-            | Frame::WakeupBroadcast(_) => {
-                let frame = ControlFrame {
-                    port: from,
-                    frame: raw.to_vec(),
-                };
-                return self
-                    .fabric
-                    .to_control(self.me, frame)
-                    .map_err(|()| Refusal::Blocked);
+    fn take(
+        &mut self,
+        from: Port,
+        counters: &PeeringCounters,
+        memo: &mut FlowMemo,
+        raw: &[u8],
+    ) -> Result<Taken, Refusal> {
+        let epoch = self.routes.epoch();
+        let sent = if let Some(port) = memo.recall(raw, epoch) {
+            let memo = &*memo;
+            self.send_to(port, |out| memo.emit(raw, out))
+        } else {
+            let frame = match Frame::parse(raw).map_err(Refusal::Malformed)? {
+                Frame::Traffic(frame) => frame,
+                Frame::Unknown(_) => {
+                    counters.count_drops(DropCause::UnknownFrame, 1);
+                    return Ok(Taken::Other);
+                }
+                Frame::Keepalive(_)
+                | Frame::TreeAnnouncement(_)
+                | Frame::Bootstrap(_)
+                | Frame::WakeupBroadcast(_) => {
+                    let frame = ControlFrame {
+                        port: from,
+                        frame: raw.to_vec(),
+                    };
+                    self.fabric
+                        .to_control(self.me, frame)
+                        .map_err(|()| Refusal::Blocked)?;
+                    self.queued_for_control = true;
+                    return Ok(Taken::Other);
+                }
+            };
+            match self.routes.route(self.table, &frame, from, self.now) {
+                TrafficAction::Forward(forwarding) => {
+                    let port = forwarding.port;
+                    let payload_len = frame.payload().len();
+                    let head = |out: &mut [u8]| forwarding.emit_head(&frame, raw, out);
+                    if memo.wants() && memo.remember(raw, payload_len, port, epoch, head) {
+                        let memo = &*memo;
+                        self.send_to(port, |out| memo.emit(raw, out))
+                    } else {
+                        self.send_to(port, |out| forwarding.emit(&frame, raw, out))
+                    }
+                }
+                TrafficAction::Deliver => {
+                    self.queued_for_control = true;
+                    self.fabric
+                        .deliver(LocalDelivery::of(&frame))
+                        .map_err(Stop::Drop)
+                }
+                TrafficAction::Drop(reason) => Err(Stop::Drop(reason.into())),
             }
         };
-        let dropped = match self.routes.route(self.table, &frame, from, self.now) {
-            TrafficAction::Forward(forwarding) => self.forward(&frame, forwarding, raw),
-            TrafficAction::Deliver => self.fabric.deliver(LocalDelivery::of(&frame)),
-            TrafficAction::Drop(reason) => Err(reason.into()),
-        };
-        if let Err(cause) = dropped {
-            counters.count_drops(cause, 1);
+        match sent {
+            Ok(()) => {}
+            Err(Stop::Drop(cause)) => counters.count_drops(cause, 1),
+            Err(Stop::Blocked) => return Err(Refusal::Blocked),
         }
-        Ok(())
+        Ok(Taken::Traffic)
     }
 
-    /// Queues a forwarded frame for its destination. Drops for a full
-    /// destination are counted against it; the error is a drop to count
-    /// against the source.
+    /// Queues a forwarded frame, which `emit` writes, for the peering on
+    /// `port`. Drops for a full destination are counted against it; a
+    /// [`Stop::Drop`] is a drop to count against the source.
     #[inline]
-    fn forward(
+    fn send_to(
         &mut self,
-        frame: &TrafficFrame<'_>,
-        forwarding: Forwarding,
-        raw: &[u8],
-    ) -> Result<(), DropCause> {
+        port: Port,
+        emit: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<(), Stop> {
         let ports = self.ports;
-        let to = ports.get(forwarding.port).ok_or(DropCause::NoPeering)?;
-        let emit = |out: &mut [u8]| forwarding.emit(frame, raw, out);
+        let to = ports.get(port).ok_or(Stop::Drop(DropCause::NoPeering))?;
         if to.worker != self.me {
-            return self.cross(to, forwarding.port, emit);
+            return self.cross(to, emit);
         }
-        let slot = OutputSlot::find(self.outputs, to.slot).ok_or(DropCause::NoPeering)?;
+        let slot =
+            OutputSlot::find(self.outputs, to.slot).ok_or(Stop::Drop(DropCause::NoPeering))?;
         match slot.queue.push_traffic(emit) {
             Ok(len) => {
-                slot.counters.count_out(len);
+                slot.counters.count_traffic_out(len);
                 slot.mark_writable(self.writable);
                 Ok(())
             }
@@ -139,74 +194,55 @@ impl Switch<'_> {
                 slot.counters.count_drops(DropCause::OutputFull, 1);
                 Ok(())
             }
-            Err(PushError::Encode(_)) => Err(DropCause::TooLarge),
+            Err(PushError::Encode(_)) => Err(Stop::Drop(DropCause::TooLarge)),
         }
     }
 
     /// Adds a frame to the batch for `to`'s worker, sending the batch on
-    /// first when the frame does not fit.
+    /// first when the frame does not fit. When that worker's queue is full
+    /// the batch stays whole and the frame waits ([`Stop::Blocked`]).
     fn cross(
         &mut self,
         to: &Location,
-        port: Port,
-        emit: impl Fn(&mut [u8]) -> Result<usize, EncodeError>,
-    ) -> Result<(), DropCause> {
+        mut emit: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<(), Stop> {
         let (fabric, me) = (self.fabric, self.me);
+        let pending = self
+            .outbound
+            .get_mut(to.worker)
+            .ok_or(Stop::Drop(DropCause::NoPeering))?;
         for _ in 0..2 {
-            let pending = self
-                .outbound
-                .get_mut(to.worker)
-                .ok_or(DropCause::NoPeering)?;
             let batch = pending.get_or_insert_with(|| fresh_batch(fabric, me));
-            match batch.push(to.slot, port, &emit) {
+            match batch.push(to.slot, &mut emit) {
                 Ok(()) => return Ok(()),
                 Err(EncodeError::BufferTooSmall { .. }) if !batch.is_empty() => {
                     if let Some(full) = pending.take() {
-                        self.send_batch(to.worker, full);
+                        if let Err(full) = fabric.cross(to.worker, full) {
+                            *pending = Some(full);
+                            return Err(Stop::Blocked);
+                        }
                     }
                 }
-                Err(_) => return Err(DropCause::TooLarge),
+                Err(_) => return Err(Stop::Drop(DropCause::TooLarge)),
             }
         }
-        Err(DropCause::TooLarge)
+        Err(Stop::Drop(DropCause::TooLarge))
     }
 
-    /// Sends every batch being filled.
+    /// Sends every batch being filled; one whose worker's queue is full
+    /// stays, to be sent by a later call.
     pub(crate) fn flush(&mut self) {
-        for worker in 0..self.outbound.len() {
-            let batch = self.outbound.get_mut(worker).and_then(Option::take);
-            match batch {
-                Some(batch) if !batch.is_empty() => self.send_batch(worker, batch),
-                other => {
-                    if let Some(slot) = self.outbound.get_mut(worker) {
-                        *slot = other;
-                    }
+        let fabric = self.fabric;
+        for (worker, pending) in self.outbound.iter_mut().enumerate() {
+            if pending.as_ref().is_none_or(Batch::is_empty) {
+                continue;
+            }
+            if let Some(batch) = pending.take() {
+                if let Err(batch) = fabric.cross(worker, batch) {
+                    *pending = Some(batch);
                 }
             }
         }
-    }
-
-    /// Hands a batch to worker `to`; when its queue is full the frames are
-    /// dropped and counted against their peerings.
-    fn send_batch(&mut self, to: usize, batch: Batch) {
-        let Err(mut batch) = self.fabric.cross(to, batch) else {
-            return;
-        };
-        for entry in batch.entries() {
-            if let Some(location) = self.ports.get(entry.port) {
-                if location.worker == to && location.slot == entry.slot {
-                    location.counters.count_drops(DropCause::CrossingFull, 1);
-                }
-            }
-        }
-        batch.clear();
-        if let Some(pending) = self.outbound.get_mut(to) {
-            if pending.is_none() {
-                *pending = Some(batch);
-                return;
-            }
-        }
-        self.fabric.recycle(batch);
     }
 }
 
@@ -216,5 +252,5 @@ fn fresh_batch(fabric: &Fabric, me: usize) -> Batch {
         .workers
         .get(me)
         .and_then(|queues| queues.recycled.pop())
-        .unwrap_or_else(|| Batch::new(Some(me), fabric.config().batch_len))
+        .unwrap_or_else(|| Batch::new(me, fabric.config().batch_len))
 }

@@ -1,6 +1,7 @@
 //! A forwarding worker: the peerings one thread owns, and the calls its
 //! I/O driver makes each round.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache};
@@ -9,6 +10,7 @@ use super::batch::Batch;
 use super::counters::{DropCause, PeeringCounters};
 use super::error::PeeringError;
 use super::fabric::Fabric;
+use super::flow_memo::FlowMemo;
 use super::input::InputBuffer;
 use super::output::{OutputChunks, OutputQueue};
 use super::port_map::{Location, PortMap, SlotId};
@@ -61,6 +63,12 @@ pub struct Worker {
     writable: Vec<SlotId>,
     broken: Vec<BrokenPeering>,
     outbound: Vec<Option<Batch>>,
+    /// The slot whose held local frames reached the traffic lane's length:
+    /// local frames stay queued until it drains below.
+    local_blocked_on: Option<SlotId>,
+    /// Something was queued for the control plane or the application since
+    /// [`take_queued_for_control`](Self::take_queued_for_control).
+    queued_for_control: bool,
 }
 
 impl std::fmt::Debug for Worker {
@@ -89,6 +97,8 @@ impl Worker {
             writable: Vec::new(),
             broken: Vec::new(),
             outbound: (0..workers).map(|_| None).collect(),
+            queued_for_control: false,
+            local_blocked_on: None,
         }
     }
 
@@ -117,6 +127,7 @@ impl Worker {
             port,
             counters: Arc::clone(&counters),
             buffer: InputBuffer::new(config.input_buffer_len),
+            memo: FlowMemo::new(),
             state: InputState::Open,
             listed: false,
         };
@@ -124,6 +135,8 @@ impl Worker {
             id,
             counters: Arc::clone(&counters),
             queue: OutputQueue::new(config.traffic_lane_len, config.protocol_lane_len),
+            held: VecDeque::new(),
+            held_bytes: 0,
             listed: false,
         };
         self.inputs[index as usize] = Some(input);
@@ -223,6 +236,7 @@ impl Worker {
             outputs: &mut self.outputs,
             writable: &mut self.writable,
             outbound: &mut self.outbound,
+            queued_for_control: false,
         };
         let mut ready = std::mem::take(&mut self.ready);
         ready.retain(|&index| {
@@ -256,11 +270,20 @@ impl Worker {
             }
         });
         switch.flush();
+        self.queued_for_control |= switch.queued_for_control;
         self.ready = ready;
     }
 
-    /// Moves protocol frames and crossing batches queued for this worker
-    /// onto their peerings' output lanes.
+    /// Whether [`process`](Self::process) queued protocol frames for the
+    /// control plane or datagrams for the application since the last call:
+    /// only then does the control thread need waking. Traffic that only
+    /// crosses the forwarding plane never wakes it.
+    pub fn take_queued_for_control(&mut self) -> bool {
+        std::mem::take(&mut self.queued_for_control)
+    }
+
+    /// Moves protocol frames, crossing batches and local sends queued for
+    /// this worker onto their peerings' output lanes.
     fn take_inbound(&mut self) {
         let Some(queues) = self.fabric.workers.get(self.index) else {
             return;
@@ -283,18 +306,35 @@ impl Worker {
         }
         while let Some(batch) = queues.crossings.pop() {
             for (entry, frame) in batch.frames() {
-                let Some(output) = OutputSlot::find(&mut self.outputs, entry.slot) else {
-                    continue;
-                };
-                match output.queue.push_traffic_bytes(frame) {
-                    Ok(len) => {
-                        output.counters.count_out(len);
-                        output.mark_writable(&mut self.writable);
-                    }
-                    Err(_) => output.counters.count_drops(DropCause::OutputFull, 1),
-                }
+                push_traffic(&mut self.outputs, &mut self.writable, entry.slot, frame);
             }
             self.fabric.recycle(batch);
+        }
+        self.fabric.crossings_drained(self.index);
+        self.take_local();
+    }
+
+    /// Moves frames the local application sent onto their peerings' traffic
+    /// lanes, stopping while one peering holds a lane's worth of them.
+    fn take_local(&mut self) {
+        let Some(queues) = self.fabric.workers.get(self.index) else {
+            return;
+        };
+        let bound = self.fabric.config().traffic_lane_len;
+        if let Some(blocked) = self.local_blocked_on {
+            match OutputSlot::find(&mut self.outputs, blocked) {
+                Some(output) if output.held_bytes >= bound => return,
+                _ => self.local_blocked_on = None,
+            }
+        }
+        while let Some((slot, frame)) = queues.local.pop() {
+            let Some(output) = OutputSlot::find(&mut self.outputs, slot) else {
+                continue;
+            };
+            if !output.push_local(frame, bound, &mut self.writable) {
+                self.local_blocked_on = Some(slot);
+                return;
+            }
         }
     }
 
@@ -337,7 +377,36 @@ impl Worker {
         if n > 0 {
             output.counters.count_written(n, now);
         }
+        output.release_held();
+        let bound = self.fabric.config().traffic_lane_len;
+        if self.local_blocked_on == Some(slot) && output.held_bytes < bound {
+            // Local frames wait in the queue: take them in next round.
+            self.local_blocked_on = None;
+            if let Some(queues) = self.fabric.workers.get(self.index) {
+                queues.doorbell.ring();
+            }
+        }
         output.queue.pending()
+    }
+}
+
+/// Appends a traffic frame another thread queued to `slot`'s traffic lane,
+/// or counts it dropped there when the lane is full.
+fn push_traffic(
+    outputs: &mut [Option<OutputSlot>],
+    writable: &mut Vec<SlotId>,
+    slot: SlotId,
+    frame: &[u8],
+) {
+    let Some(output) = OutputSlot::find(outputs, slot) else {
+        return;
+    };
+    match output.queue.push_traffic_bytes(frame) {
+        Ok(len) => {
+            output.counters.count_traffic_out(len);
+            output.mark_writable(writable);
+        }
+        Err(_) => output.counters.count_drops(DropCause::OutputFull, 1),
     }
 }
 

@@ -115,8 +115,21 @@ pub(crate) fn start_frame(
     hop_limit: u8,
     total_len: usize,
 ) -> Result<Writer<'_>, EncodeError> {
+    start_frame_part(out, frame_type, hop_limit, total_len, total_len)
+}
+
+/// Starts the first `part_len` bytes of a frame of `total_len` bytes in
+/// `out`: checks that the frame fits the 16-bit length and the part fits
+/// the buffer, then writes the header.
+pub(crate) fn start_frame_part(
+    out: &mut [u8],
+    frame_type: FrameType,
+    hop_limit: u8,
+    total_len: usize,
+    part_len: usize,
+) -> Result<Writer<'_>, EncodeError> {
     let length = u16_len(total_len, Field::Header)?;
-    let mut w = Writer::with_capacity(out, total_len)?;
+    let mut w = Writer::with_capacity(out, part_len)?;
     w.put(&MAGIC)?;
     w.put(&[FRAME_VERSION, frame_type as u8, 0, hop_limit])?;
     w.u16(length)?;

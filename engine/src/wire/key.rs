@@ -61,13 +61,28 @@ impl PublicKey {
     /// what the reference implementation accepts. A key that is not a valid
     /// curve point verifies nothing.
     pub fn verifies(&self, message: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
-        match VerifyingKey::from_bytes(&self.0) {
-            Ok(key) => key
-                .verify(message, &Signature::from_bytes(signature))
-                .is_ok(),
-            Err(_) => false,
-        }
+        self.verifying_key()
+            .is_some_and(|key| signature_verifies(&key, message, signature))
     }
+
+    /// The key decompressed to a curve point, or `None` if it is not a
+    /// valid point. Decompressing costs about a third of a verification, so
+    /// callers that check many signatures by one key may keep the result
+    /// and use [`signature_verifies`].
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.0).ok()
+    }
+}
+
+/// Whether `signature` is `key`'s ed25519 signature over `message`: the
+/// check [`PublicKey::verifies`] makes, for a key already decompressed.
+pub fn signature_verifies(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8; SIGNATURE_LEN],
+) -> bool {
+    key.verify(message, &Signature::from_bytes(signature))
+        .is_ok()
 }
 
 /// Signs `message` with `signing_key`, returning the 64 signature bytes.

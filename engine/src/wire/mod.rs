@@ -58,7 +58,7 @@ pub use error::{AnnouncementError, EncodeError, Field, HandshakeError, ParseErro
 pub use frame::{emit_keepalive, Frame};
 pub use handshake::{Handshake, CAPABILITIES, HANDSHAKE_LEN, PROTOCOL_VERSION};
 pub use header::{FrameType, Header, FRAME_VERSION, HEADER_LEN, MAGIC, MAX_FRAME_LEN};
-pub use key::{PublicKey, SIGNATURE_LEN};
+pub use key::{signature_verifies, PublicKey, SIGNATURE_LEN};
 pub use root_payload::{RootPayload, RootPayloadRepr, ROOT_PAYLOAD_MIN_LEN};
 pub use traffic::{TrafficFrame, TrafficRepr, DEFAULT_HOP_LIMIT};
 pub use watermark::Watermark;

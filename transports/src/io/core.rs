@@ -145,7 +145,8 @@ impl DriverCore {
     }
 
     /// Reads what is readable, routes it, closes what broke and writes
-    /// what is waiting; then tells the control thread.
+    /// what is waiting; then tells the control thread if the worker queued
+    /// anything for it.
     pub(crate) fn round(&mut self, readiness: &mut impl Readiness) {
         let now = clock::now();
         for index in self.open_indices() {
@@ -190,7 +191,9 @@ impl DriverCore {
                 self.close(index, Some(reason), readiness);
             }
         }
-        (self.hooks.after_round)();
+        if self.worker.take_queued_for_control() {
+            (self.hooks.after_round)();
+        }
     }
 
     fn slot_at(&self, index: usize) -> Option<SlotId> {

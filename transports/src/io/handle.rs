@@ -13,8 +13,8 @@ use super::command::{DriverCommand, DriverReport};
 pub(crate) struct DriverHooks {
     /// Called with each report.
     pub(crate) report: Box<dyn Fn(DriverReport) + Send>,
-    /// Called after each round, once the worker may have queued protocol
-    /// frames or datagrams for the control thread.
+    /// Called after a round in which the worker queued protocol frames or
+    /// datagrams for the control thread (never for traffic alone).
     pub(crate) after_round: Box<dyn Fn() + Send>,
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use pinecone_engine::control::{Event, Millis, PeerInfo, Router};
+use pinecone_engine::control::{Event, Millis, PeerInfo, Router, StateDump};
 use pinecone_engine::forward::Fabric;
 use tracing::info;
 
@@ -27,6 +27,9 @@ const MAX_SLEEP: Duration = Duration::from_millis(500);
 /// most this long.
 const MIN_WAKE_GAP: Duration = Duration::from_millis(1);
 
+/// Peerings a worker takes before new ones go to another worker.
+const PACKED_PEERINGS: usize = 4;
+
 /// Events queued for one subscriber before further events are dropped.
 pub(crate) const SUBSCRIBER_QUEUE: usize = 4_096;
 
@@ -41,6 +44,7 @@ pub(crate) struct Control {
     pub(crate) deliveries: Sender<Datagram>,
     pub(crate) peerings: Peerings,
     pub(crate) subscribers: Vec<Sender<Event>>,
+    /// Where the search for the least loaded driver starts next.
     pub(crate) next_driver: usize,
 }
 
@@ -132,7 +136,9 @@ impl Control {
                 let _ = reply.send(self.router.coords());
             }
             Request::Dump(reply) => {
-                let json = serde_json::to_string_pretty(&self.router.state_dump(now))
+                let mut dump = self.router.state_dump(now);
+                self.add_forwarded_traffic(&mut dump);
+                let json = serde_json::to_string_pretty(&dump)
                     .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
                 let _ = reply.send(json);
             }
@@ -152,6 +158,21 @@ impl Control {
                 };
                 let _ = reply.send(result);
             }
+            Request::Embedding(request) => self.answer_embedding(request, now),
+        }
+    }
+
+    /// Adds the traffic the workers moved on each peering to the byte
+    /// counters of the router's dump, which sees protocol frames only (and
+    /// the datagrams it sent itself). Each peering's counters have one
+    /// writer, its worker, and are read here without stopping it.
+    fn add_forwarded_traffic(&self, dump: &mut StateDump) {
+        for peer in dump.peers.values_mut().flatten() {
+            if let Some(counters) = self.fabric.counters(peer.port) {
+                let stats = counters.snapshot();
+                peer.rx_traffic_bytes += stats.traffic_bytes_in;
+                peer.tx_traffic_bytes += stats.traffic_bytes_out;
+            }
         }
     }
 
@@ -165,12 +186,10 @@ impl Control {
             info!(uri = %origin.uri, "refusing a peering with ourselves");
             return;
         }
-        // Round-robin over the drivers.
-        let driver_index = self.next_driver % self.drivers.len().max(1);
+        let driver_index = self.choose_driver();
         let Some(driver) = self.drivers.get(driver_index) else {
             return;
         };
-        self.next_driver = self.next_driver.wrapping_add(1);
         let info = PeerInfo {
             key: public_key,
             peer_type: origin.peer_type,
@@ -189,6 +208,30 @@ impl Control {
         info!(port, peer = %public_key, uri = %origin.uri, zone = %origin.zone,
             outbound = origin.outbound, worker = driver_index, "peering added");
         driver.send(DriverCommand::Attach { id, port, stream });
+    }
+
+    /// The driver for a new peering. While there are few peerings they all
+    /// go to one worker: a frame crossing to another worker costs a copy, a
+    /// wakeup and cache misses, more than a second core wins back when
+    /// traffic enters on one peering and leaves on another. Past
+    /// [`PACKED_PEERINGS`] per worker they spread to the least loaded,
+    /// taking turns between equals.
+    fn choose_driver(&mut self) -> usize {
+        let mut load = vec![0usize; self.drivers.len()];
+        for (_, record) in self.peerings.iter_mut() {
+            if let Some(count) = load.get_mut(record.driver) {
+                *count += 1;
+            }
+        }
+        if let Some(index) = load.iter().position(|&n| n < PACKED_PEERINGS) {
+            return index;
+        }
+        let start = self.next_driver % load.len().max(1);
+        self.next_driver = self.next_driver.wrapping_add(1);
+        let rotated = (start..load.len()).chain(0..start);
+        rotated
+            .min_by_key(|&index| load.get(index).copied().unwrap_or(usize::MAX))
+            .unwrap_or(0)
     }
 
     /// A driver closed a peering on its own (end of stream, I/O error,

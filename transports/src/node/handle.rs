@@ -16,7 +16,7 @@ use tracing::info;
 
 use super::config::{IoDriver, NodeConfig};
 use super::control::{Control, SUBSCRIBER_QUEUE};
-use super::datagram::Datagram;
+use super::datagram::{send_through_fabric, Datagram};
 use super::error::NodeError;
 use super::inbox::{ControlInput, Request, WakeBell};
 use super::peerings::Peerings;
@@ -37,6 +37,7 @@ pub struct Node {
     io_driver: IoDriver,
     transport: Transport,
     inbox: Sender<ControlInput>,
+    fabric: Arc<Fabric>,
     deliveries: Receiver<Datagram>,
     listeners: Mutex<Vec<Listener>>,
     control: Mutex<Option<JoinHandle<()>>>,
@@ -111,6 +112,7 @@ impl Node {
         )?;
         let (deliveries_tx, deliveries) =
             crossbeam_channel::bounded(config.forward.delivery_queue_len.max(1));
+        let node_fabric = Arc::clone(&fabric);
         let control = Control {
             router,
             fabric,
@@ -131,6 +133,7 @@ impl Node {
             io_driver,
             transport,
             inbox: inbox_tx,
+            fabric: node_fabric,
             deliveries,
             listeners: Mutex::new(Vec::new()),
             control: Mutex::new(Some(thread)),
@@ -209,7 +212,20 @@ impl Node {
     }
 
     /// Sends a datagram to the node with key `dest`.
+    ///
+    /// When the routing table in use has a next hop for `dest`, the frame
+    /// goes straight to the forwarding worker of that peering. A datagram
+    /// for this node, or one the table cannot route yet, goes through the
+    /// control thread.
     pub fn send(&self, dest: PublicKey, payload: &[u8]) -> Result<(), NodeError> {
+        if lock(&self.control).is_none() {
+            return Err(NodeError::Stopped);
+        }
+        if dest != self.public_key
+            && send_through_fabric(&self.fabric, self.public_key, dest, payload, io::now())?
+        {
+            return Ok(());
+        }
         let payload = payload.to_vec();
         Ok(self.ask(|reply| Request::Send {
             dest,
@@ -275,7 +291,10 @@ impl Node {
     }
 
     /// Sends a request to the control thread and waits for its answer.
-    fn ask<T>(&self, request: impl FnOnce(Sender<T>) -> Request) -> Result<T, NodeError> {
+    pub(super) fn ask<T>(
+        &self,
+        request: impl FnOnce(Sender<T>) -> Request,
+    ) -> Result<T, NodeError> {
         let (reply, answer) = crossbeam_channel::bounded(1);
         self.inbox
             .send(ControlInput::Request(request(reply)))

@@ -8,6 +8,7 @@ use crossbeam_channel::Sender;
 use pinecone_engine::control::{Event, PeerSummary, Port, SendError};
 use pinecone_engine::wire::{Coords, PublicKey};
 
+use super::embedding::EmbeddingRequest;
 use crate::io::DriverReport;
 use crate::peering::Peering;
 use crate::uri::{PeerUri, UriError};
@@ -51,6 +52,8 @@ pub(crate) enum Request {
         uri: String,
         reply: Sender<Result<PeerUri, UriError>>,
     },
+    /// A request of an embedding program.
+    Embedding(EmbeddingRequest),
 }
 
 /// Wakes the control thread after a worker round, at most once until the

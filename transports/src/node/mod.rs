@@ -14,6 +14,7 @@
 mod config;
 mod control;
 mod datagram;
+mod embedding;
 mod error;
 mod handle;
 mod inbox;

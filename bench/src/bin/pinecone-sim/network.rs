@@ -219,6 +219,7 @@ impl Network {
                 hop_limit_drops: sum.hop_limit_drops + c.hop_limit_drops,
                 oversized: sum.oversized + c.oversized,
                 bootstraps_dropped: sum.bootstraps_dropped + c.bootstraps_dropped,
+                bootstraps_rerouted: sum.bootstraps_rerouted + c.bootstraps_rerouted,
                 paths_refused: sum.paths_refused + c.paths_refused,
                 broadcasts_dropped: sum.broadcasts_dropped + c.broadcasts_dropped,
                 events_dropped: sum.events_dropped + c.events_dropped,

@@ -249,7 +249,12 @@ impl RoutingTable {
                 } else if entry.key >= best.0 {
                     break;
                 }
-                if !entry.is_live(now) {
+                let usable = if exact {
+                    entry.serves(watermark, now)
+                } else {
+                    entry.is_live(now)
+                };
+                if !usable {
                     continue;
                 }
                 // Every later entry has a higher key, so once one is worse

@@ -3,7 +3,7 @@
 use super::NextHop;
 use crate::control::announcement::Root;
 use crate::control::peers::Port;
-use crate::control::time::{Millis, PATH_EXPIRY};
+use crate::control::time::{Millis, PATH_EXPIRY, PATH_GRACE};
 use crate::wire::{PublicKey, Watermark};
 
 /// A path set up by a bootstrap that passed through this node.
@@ -28,6 +28,31 @@ impl PathEntry {
     /// Whether it has not expired at `now`.
     pub fn is_live(&self, now: Millis) -> bool {
         !now.has_elapsed(self.last_seen, PATH_EXPIRY)
+    }
+
+    /// Whether a traffic frame carrying `watermark` may follow it at `now`:
+    /// while it is live, and until [`PATH_GRACE`] after it expired when the
+    /// frame carries exactly this entry's watermark (it is already on the
+    /// path this entry is part of).
+    ///
+    /// Entries expire in the order their bootstrap set them up, nearest the
+    /// bootstrapping node first, so a frame travelling back along a path in
+    /// its last milliseconds would otherwise reach an expired entry right
+    /// after a live one; and a path re-routed part way (see `reroute`)
+    /// outlives its first part by up to
+    /// [`REROUTE_WINDOW`](crate::control::time::REROUTE_WINDOW). Following
+    /// an expired entry is as loop-free as following a live one: one
+    /// bootstrap sets up at most one entry per node, each pointing back to
+    /// where the bootstrap came from, so frames carrying its watermark only
+    /// ever move back along its path.
+    pub fn serves(&self, watermark: Watermark, now: Millis) -> bool {
+        self.is_live(now) || (self.watermark() == watermark && !self.is_gone(now))
+    }
+
+    /// Whether it expired more than [`PATH_GRACE`] before `now`, so that
+    /// nothing can use it any more.
+    pub fn is_gone(&self, now: Millis) -> bool {
+        now.has_elapsed(self.last_seen, PATH_EXPIRY + PATH_GRACE)
     }
 
     /// The watermark a frame routed by this entry carries.
@@ -138,6 +163,22 @@ mod tests {
         let e = entry(1, 1);
         assert!(e.is_live(Millis(10_999)));
         assert!(!e.is_live(Millis(11_000)));
+    }
+
+    #[test]
+    fn an_expired_entry_serves_only_frames_already_on_it_for_the_grace() {
+        let e = entry(1, 7);
+        let on_it = e.watermark();
+        let other = Watermark {
+            key: PublicKey([1; 32]),
+            seq: 6,
+        };
+        assert!(e.serves(other, Millis(10_999)));
+        assert!(!e.serves(other, Millis(11_000)));
+        assert!(e.serves(on_it, Millis(12_999)));
+        assert!(!e.is_gone(Millis(12_999)));
+        assert!(!e.serves(on_it, Millis(13_000)));
+        assert!(e.is_gone(Millis(13_000)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::{NextHop, RoutingTable};
 use crate::control::peers::Port;
 use crate::control::time::Millis;
-use crate::wire::{Coords, EncodeError, TrafficFrame, Watermark};
+use crate::wire::{EncodeError, TrafficFrame, Watermark};
 
 /// Why a frame was not forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -51,45 +51,36 @@ pub struct Forwarding {
 }
 
 impl Forwarding {
-    /// Whether the frame goes out byte for byte as it came in, apart from
-    /// the hop limit byte.
-    fn keeps_layout(&self, frame: &TrafficFrame<'_>) -> bool {
-        match self.snek {
-            None => true,
-            Some(watermark) => {
-                frame.dest_coords().is_empty() && frame.wire_watermark() == Some(watermark)
-            }
-        }
+    /// The watermark of a frame this forwarding rewrites: `None` when the
+    /// frame goes out byte for byte as it came in, apart from the hop limit
+    /// byte (a tree-routed frame, or a SNEK-routed one whose watermark stays).
+    #[inline]
+    fn rewrite(&self, frame: &TrafficFrame<'_>) -> Option<Watermark> {
+        let watermark = self.snek?;
+        let kept = frame.dest_coords().is_empty() && frame.wire_watermark() == Some(watermark);
+        (!kept).then_some(watermark)
     }
 
     /// Length of the forwarded frame.
     pub fn encoded_len(&self, frame: &TrafficFrame<'_>, raw: &[u8]) -> usize {
-        if self.keeps_layout(frame) {
-            return raw.len();
+        match self.rewrite(frame) {
+            Some(watermark) => frame.snek_encoded_len(&watermark),
+            None => raw.len(),
         }
-        self.rewritten(frame).encoded_len()
-    }
-
-    fn rewritten<'a>(&self, frame: &TrafficFrame<'a>) -> crate::wire::TrafficRepr<'a> {
-        let mut repr = frame.to_repr();
-        repr.hop_limit = self.hop_limit;
-        if let Some(watermark) = self.snek {
-            repr.dest_coords = Coords::ROOT;
-            repr.watermark = watermark;
-        }
-        repr
     }
 
     /// Writes the forwarded frame into `out`, given the received frame's
-    /// view and bytes, returning its length.
+    /// view and bytes, returning its length. Nothing is allocated: a frame
+    /// that becomes SNEK routed here is written straight from the view.
+    #[inline]
     pub fn emit(
         &self,
         frame: &TrafficFrame<'_>,
         raw: &[u8],
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
-        if !self.keeps_layout(frame) {
-            return self.rewritten(frame).emit(out);
+        if let Some(watermark) = self.rewrite(frame) {
+            return frame.emit_snek(self.hop_limit, &watermark, out);
         }
         let Some(dst) = out.get_mut(..raw.len()) else {
             return Err(EncodeError::BufferTooSmall {
@@ -102,6 +93,34 @@ impl Forwarding {
             *byte = self.hop_limit;
         }
         Ok(raw.len())
+    }
+
+    /// Writes the head of the forwarded frame (everything before its
+    /// payload, the header giving the whole frame's length) into `out`,
+    /// returning its length.
+    pub(crate) fn emit_head(
+        &self,
+        frame: &TrafficFrame<'_>,
+        raw: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        if let Some(watermark) = self.rewrite(frame) {
+            return frame.emit_snek_head(self.hop_limit, &watermark, out);
+        }
+        let head = raw
+            .get(..raw.len().saturating_sub(frame.payload().len()))
+            .unwrap_or_default();
+        let Some(dst) = out.get_mut(..head.len()) else {
+            return Err(EncodeError::BufferTooSmall {
+                needed: head.len(),
+                available: out.len(),
+            });
+        };
+        dst.copy_from_slice(head);
+        if let Some(byte) = dst.get_mut(7) {
+            *byte = self.hop_limit;
+        }
+        Ok(head.len())
     }
 
     /// The forwarded frame as a new buffer.
@@ -167,7 +186,7 @@ impl RoutingTable {
                 return TrafficAction::Drop(DropReason::HopLimit);
             }
         }
-        if port == from {
+        if port == from && !snek.is_some_and(|new| improves(&new, &watermark)) {
             return TrafficAction::Drop(DropReason::Loop);
         }
         if snek.is_some_and(|new| new.is_worse_than(&watermark)) {
@@ -178,5 +197,26 @@ impl RoutingTable {
             hop_limit,
             snek,
         })
+    }
+}
+
+/// Whether a frame's watermark strictly improves from `old` to `new`: a lower
+/// key, or the same key with a higher sequence.
+///
+/// A SNEK-routed frame may go back out of the port it came from when its
+/// watermark strictly improves here (the reference drops it): this node
+/// knows a path to a key closer to the destination than the one the
+/// previous node routed toward, and that path leads back through it. This
+/// happens where a path was re-routed part way and its first part has just
+/// expired: the previous node then follows its expired entry, which serves
+/// frames carrying exactly its watermark (see
+/// [`PathEntry::serves`](super::PathEntry::serves)). It cannot make a loop:
+/// the watermark never gets worse along the way and strictly improves at
+/// every such turn.
+fn improves(new: &Watermark, old: &Watermark) -> bool {
+    match new.key.cmp(&old.key) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Equal => new.seq > old.seq,
+        std::cmp::Ordering::Greater => false,
     }
 }

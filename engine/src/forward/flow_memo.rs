@@ -1,0 +1,187 @@
+//! A peering's memory of the last traffic frame it forwarded, so that the
+//! next frames of the same flow skip parsing, routing and re-encoding.
+//!
+//! A traffic frame ends with its payload; everything before it (header,
+//! payload length, coordinates, keys, watermark) is its *head*. Two frames
+//! with byte-identical heads from the same peering are equally well formed
+//! (the head fixes every length, and the payload is opaque) and, for the
+//! same routing table and millisecond, routed alike. Forwarding rewrites
+//! only the head, so the forwarded frame is the remembered forwarded head
+//! followed by the new payload.
+
+use super::output::too_small;
+use crate::control::Port;
+use crate::wire::EncodeError;
+
+/// Frames not remembered after one that did not match a live memo: when a
+/// peering's frames go to many places, remembering each costs more than it
+/// saves, so the memo keeps what it has and tries again later.
+const SKIP_AFTER_MISS: u8 = 15;
+
+/// The longest head remembered (a SNEK-routed frame's head is about 115
+/// bytes plus its source coordinates).
+const MAX_HEAD: usize = 256;
+
+/// The head of the last traffic frame forwarded from one peering, and of
+/// the frame it became.
+#[derive(Debug)]
+pub(crate) struct FlowMemo {
+    /// The routing epoch it holds for; `None` when empty.
+    epoch: Option<u64>,
+    /// The port the frame went out of.
+    port: Port,
+    head_len: usize,
+    head: [u8; MAX_HEAD],
+    out_head_len: usize,
+    out_head: [u8; MAX_HEAD],
+    /// Frames still to pass before remembering again.
+    skip: u8,
+}
+
+impl FlowMemo {
+    /// An empty memo.
+    pub(crate) fn new() -> FlowMemo {
+        FlowMemo {
+            epoch: None,
+            port: 0,
+            head_len: 0,
+            head: [0; MAX_HEAD],
+            out_head_len: 0,
+            out_head: [0; MAX_HEAD],
+            skip: 0,
+        }
+    }
+
+    /// The port to forward `raw` (one whole frame) to, if its head is the
+    /// remembered one and `epoch` the remembered epoch.
+    #[inline]
+    pub(crate) fn recall(&mut self, raw: &[u8], epoch: u64) -> Option<Port> {
+        if self.epoch != Some(epoch) {
+            return None;
+        }
+        let head = self.head.get(..self.head_len)?;
+        if raw.get(..self.head_len) == Some(head) {
+            return Some(self.port);
+        }
+        self.skip = SKIP_AFTER_MISS;
+        None
+    }
+
+    /// Whether a frame that [`recall`](Self::recall) missed should be
+    /// remembered: not for a while after one missed a live memo.
+    #[inline]
+    pub(crate) fn wants(&mut self) -> bool {
+        match self.skip.checked_sub(1) {
+            Some(left) => {
+                self.skip = left;
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Writes the forwarded form of `raw`, a frame [`recall`](Self::recall)
+    /// accepted, into `out`, returning its length.
+    #[inline]
+    pub(crate) fn emit(&self, raw: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
+        let head = self.out_head.get(..self.out_head_len).unwrap_or_default();
+        let payload = raw.get(self.head_len..).unwrap_or_default();
+        let len = head.len() + payload.len();
+        let Some(dst) = out.get_mut(..len) else {
+            return Err(too_small(len, out.len()));
+        };
+        let (dst_head, dst_payload) = dst.split_at_mut(head.len());
+        dst_head.copy_from_slice(head);
+        dst_payload.copy_from_slice(payload);
+        Ok(len)
+    }
+
+    /// Remembers that `raw`, a well-formed traffic frame with a payload of
+    /// `payload_len` bytes, goes to `port` in `epoch`, with the head that
+    /// `emit_head` writes. Returns whether it did: frames with a head too
+    /// long to keep are not remembered.
+    pub(crate) fn remember(
+        &mut self,
+        raw: &[u8],
+        payload_len: usize,
+        port: Port,
+        epoch: u64,
+        emit_head: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> bool {
+        self.epoch = None;
+        let head = raw
+            .len()
+            .checked_sub(payload_len)
+            .and_then(|n| raw.get(..n));
+        let Some((head, dst)) = head.and_then(|h| Some((h, self.head.get_mut(..h.len())?))) else {
+            return false;
+        };
+        dst.copy_from_slice(head);
+        let Ok(out_head_len) = emit_head(&mut self.out_head) else {
+            return false;
+        };
+        self.head_len = head.len();
+        self.out_head_len = out_head_len;
+        self.port = port;
+        self.epoch = Some(epoch);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(bytes: &'static [u8]) -> impl FnOnce(&mut [u8]) -> Result<usize, EncodeError> {
+        move |out: &mut [u8]| {
+            out[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        }
+    }
+
+    #[test]
+    fn recalls_the_same_head_in_the_same_epoch_only() {
+        let mut memo = FlowMemo::new();
+        let raw = b"HEAD-abcpayload";
+        assert_eq!(memo.recall(raw, 1), None);
+        assert!(memo.remember(raw, 7, 4, 1, put(b"NEWHEAD!")));
+        assert_eq!(memo.recall(raw, 1), Some(4));
+        assert_eq!(memo.recall(b"HEAD-abcanother", 1), Some(4));
+        assert_eq!(memo.recall(b"HEAD-abXpayload", 1), None);
+        assert_eq!(memo.recall(b"HEAD", 1), None);
+        assert_eq!(memo.recall(raw, 2), None);
+
+        let mut out = [0u8; 15];
+        assert_eq!(memo.emit(b"HEAD-abcanother", &mut out), Ok(15));
+        assert_eq!(&out, b"NEWHEAD!another");
+        assert!(memo.emit(b"HEAD-abcanother", &mut out[..14]).is_err());
+    }
+
+    #[test]
+    fn after_a_miss_on_a_live_memo_frames_are_not_remembered_for_a_while() {
+        let mut memo = FlowMemo::new();
+        assert!(memo.wants());
+        assert!(memo.remember(b"AAAApay", 3, 4, 1, put(b"XX")));
+        // A new epoch's miss is no reason to wait.
+        assert_eq!(memo.recall(b"BBBBpay", 2), None);
+        assert!(memo.wants());
+        assert_eq!(memo.recall(b"BBBBpay", 1), None);
+        let waited = (0..100).take_while(|_| !memo.wants()).count();
+        assert_eq!(waited, usize::from(SKIP_AFTER_MISS));
+        // The memo kept its flow meanwhile.
+        assert_eq!(memo.recall(b"AAAAxyz", 1), Some(4));
+    }
+
+    #[test]
+    fn heads_too_long_or_not_written_are_not_remembered() {
+        let mut memo = FlowMemo::new();
+        assert!(memo.remember(b"ab", 1, 1, 1, put(b"c")));
+        let raw = vec![1u8; MAX_HEAD + 10];
+        assert!(!memo.remember(&raw, 5, 2, 1, put(b"x")));
+        assert_eq!(memo.recall(&raw, 1), None);
+        assert_eq!(memo.recall(b"ab", 1), None);
+        let refused = |out: &mut [u8]| Err(too_small(1000, out.len()));
+        assert!(!memo.remember(b"ab", 1, 1, 1, refused));
+        assert_eq!(memo.recall(b"ab", 1), None);
+    }
+}
