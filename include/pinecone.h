@@ -14,13 +14,173 @@
 #define PINECONE_TIMED_OUT -2
 
 /*
+ A peering was attached: `port` is its port, `key` the peer's key.
+ */
+#define PINECONE_EVENT_PEER_ADDED 1
+
+/*
+ A peering was removed: `port` and `key` as when it was added; the JSON
+ adds `"reason"`.
+ */
+#define PINECONE_EVENT_PEER_REMOVED 2
+
+/*
+ The tree parent changed: `port` and `key` are the new parent's, or 0
+ and all zeros when this node is now a root.
+ */
+#define PINECONE_EVENT_PARENT_CHANGED 3
+
+/*
+ The SNEK descending node changed: `key` is its key, all zeros for none.
+ */
+#define PINECONE_EVENT_DESCENDING_CHANGED 4
+
+/*
+ This node sent a new root announcement: `key` is the root followed; the
+ JSON adds `"seq"`, `"coords"` and `"at"` (milliseconds).
+ */
+#define PINECONE_EVENT_ROOT_CHANGED 5
+
+/*
+ A SNEK path appeared or moved: `key` is the bootstrapping node's,
+ `port` the port its bootstrap came from.
+ */
+#define PINECONE_EVENT_PATH_ADDED 6
+
+/*
+ A SNEK path went away: `key` is the bootstrapping node's.
+ */
+#define PINECONE_EVENT_PATH_REMOVED 7
+
+/*
+ A wakeup broadcast was accepted: `key` is the broadcasting node's; the
+ JSON adds `"at"` (milliseconds).
+ */
+#define PINECONE_EVENT_BROADCAST_RECEIVED 8
+
+/*
+ A local pipe or socket pair (the fastest medium).
+ */
+#define PINECONE_PEER_PIPE 0
+
+/*
+ A peer found by LAN multicast discovery.
+ */
+#define PINECONE_PEER_MULTICAST 1
+
+/*
+ A peer found by Bonjour discovery.
+ */
+#define PINECONE_PEER_BONJOUR 2
+
+/*
+ A configured remote peer (TCP or WebSocket).
+ */
+#define PINECONE_PEER_REMOTE 3
+
+/*
+ A Bluetooth channel.
+ */
+#define PINECONE_PEER_BLUETOOTH 4
+
+/*
+ An opaque conduit handle (`pinecone_conduit` in C).
+ */
+typedef struct pinecone_conduit pinecone_conduit;
+
+/*
  An opaque node handle (`pinecone_node` in C).
  */
 typedef struct pinecone_node pinecone_node;
 
+/*
+ One event, as the callback receives it (`pinecone_event` in C). It and
+ the string `json` points to are valid only during the callback.
+ */
+typedef struct {
+  /*
+   What happened: one of the `PINECONE_EVENT_*` numbers.
+   */
+  uint32_t kind;
+  /*
+   The port concerned, or 0 (see each kind).
+   */
+  uint64_t port;
+  /*
+   The key concerned, or all zeros (see each kind).
+   */
+  uint8_t key[32];
+  /*
+   The whole event as a NUL-terminated JSON object: `"event"` names the
+   kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
+   `"descending_changed"`, `"root_changed"`, `"path_added"`,
+   `"path_removed"`, `"broadcast_received"`), keys are lowercase hex.
+   */
+  const char *json;
+} pinecone_event;
+
+/*
+ The event callback (`pinecone_event_fn` in C): receives each event and
+ the `user_data` given with it.
+ */
+typedef void (*pinecone_event_fn)(const pinecone_event *event, void *user_data);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Ends the conduit's peering: the node sees its stream end, a blocked
+ `pinecone_conduit_read` returns 0 and later writes fail. The conduit
+ stays valid until `pinecone_conduit_free`. Returns 0, or -1 when
+ `conduit` is NULL.
+
+ # Safety
+
+ `conduit` is NULL or a live conduit.
+ */
+int pinecone_conduit_close(pinecone_conduit *conduit);
+
+/*
+ Closes the conduit (as `pinecone_conduit_close`) and releases it;
+ calls blocked on it on other threads return first. NULL does nothing.
+
+ # Safety
+
+ `conduit` is NULL or came from `pinecone_node_conduit_new` and was not
+ freed yet; no call on it may start once this has begun.
+ */
+void pinecone_conduit_free(pinecone_conduit *conduit);
+
+/*
+ Waits at most `timeout_ms` milliseconds (forever when negative) for
+ bytes the node sends to the remote side and copies up to `cap` of them
+ into `buf`. Returns how many (at least 1), 0 once the peering has ended
+ (the handshake failed, the node closed it or shut down, or
+ `pinecone_conduit_close` was called), -2 (`PINECONE_TIMED_OUT`) when
+ none came in time, or -1 on failure: a NULL argument, `cap` 0.
+
+ # Safety
+
+ `conduit` is NULL or a live conduit; `buf` is NULL or points to `cap`
+ writable bytes.
+ */
+int64_t pinecone_conduit_read(pinecone_conduit *conduit,
+                              uint8_t *buf,
+                              size_t cap,
+                              int32_t timeout_ms);
+
+/*
+ Hands the node the `len` bytes at `data`, received from the remote
+ side. Blocks while the node is behind. Returns 0, or -1 on failure: a
+ NULL argument, the peering ended or closed.
+
+ # Safety
+
+ `conduit` is NULL or a live conduit; `data` is NULL or points to `len`
+ readable bytes.
+ */
+int pinecone_conduit_write(pinecone_conduit *conduit, const uint8_t *data, size_t len);
 
 /*
  The message of the last failure (a -1 or NULL answer) on the calling
@@ -31,6 +191,43 @@ extern "C" {
  failure on the same thread; copy it to keep it longer.
  */
 const char *pinecone_last_error(void);
+
+/*
+ Peers over `fd`, a connected TCP or Unix stream socket, with the
+ medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
+ none). Runs the handshake first, blocking until it completes or fails
+ (within the handshake deadline, a few seconds). Returns 0 once the
+ peering is up, or -1 on failure: not a connected stream socket, a bad
+ peer type, a failed handshake, the node shut down.
+
+ Ownership: on success the node owns `fd` (it is closed, and the node
+ keeps its own descriptor for the socket): the caller must not use or
+ close it again. On failure the caller still owns `fd` and closes it
+ when done; after a failed handshake it may have carried handshake
+ bytes.
+
+ # Safety
+
+ `node` is NULL or a live handle; `fd` is a descriptor the caller owns
+ (or negative); `zone` is NULL or a NUL-terminated string.
+ */
+int pinecone_node_attach_fd(pinecone_node *node, int fd, int peer_type, const char *zone);
+
+/*
+ Starts a peering of `node` whose bytes the caller carries, with the
+ medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
+ none). Returns at once: the handshake runs in the background as the
+ caller moves bytes both ways, and the peering comes up when it
+ succeeds. If it fails, or the peering ends for any reason,
+ `pinecone_conduit_read` returns 0. Returns NULL on failure. Release the
+ conduit with `pinecone_conduit_free`, also after the node is freed.
+
+ # Safety
+
+ `node` is NULL or a live handle; `zone` is NULL or a NUL-terminated
+ string.
+ */
+pinecone_conduit *pinecone_node_conduit_new(pinecone_node *node, int peer_type, const char *zone);
 
 /*
  Keeps `uri` ("host:port", "tcp://host:port", "ws://..." or "wss://...")
@@ -46,9 +243,60 @@ const char *pinecone_last_error(void);
 int pinecone_node_connect(pinecone_node *node, const char *uri);
 
 /*
+ Writes the node's tree coordinates (the ports from the root down to
+ it; none when it is a root) into `out` (`cap` numbers) when they fit.
+ Returns how many there are (nothing was written when that is more than
+ `cap`; `out` may be NULL with `cap` 0 to ask), or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle; `out` is NULL or points to `cap`
+ writable numbers.
+ */
+int64_t pinecone_node_coords(pinecone_node *node, uint64_t *out, size_t cap);
+
+/*
+ Closes every peering over the medium `peer_type` (a `PINECONE_PEER_*`
+ number). Returns how many were closed, or -1 on failure. Static peers
+ are redialled.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int64_t pinecone_node_disconnect_peer_type(pinecone_node *node, int peer_type);
+
+/*
+ Closes the peering on `port` (as `pinecone_node_peers_json` numbers
+ them). Returns how many peerings were closed (1, or 0 when none is on
+ that port), or -1 on failure. A static peer is redialled.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int64_t pinecone_node_disconnect_port(pinecone_node *node, uint64_t port);
+
+/*
+ Closes every peering in `zone` ("static" for the peers given to
+ `pinecone_node_connect`, "websocket" for accepted WebSocket peers, ""
+ for accepted TCP peers, or the zone given to an attach or conduit).
+ Returns how many were closed, or -1 on failure. Static peers are
+ redialled.
+
+ # Safety
+
+ `node` is NULL or a live handle; `zone` is NULL or a NUL-terminated
+ string.
+ */
+int64_t pinecone_node_disconnect_zone(pinecone_node *node, const char *zone);
+
+/*
  Shuts the node down and releases it. Receivers blocked in
  `pinecone_node_recv` on it wake up and fail; calls already running on
- other threads return before this does. NULL does nothing.
+ other threads return before this does, and so does a running event
+ callback, which is never called again. NULL does nothing. Called from
+ the node's own event callback it records an error and does nothing.
 
  # Safety
 
@@ -72,6 +320,19 @@ void pinecone_node_free(pinecone_node *node);
 int pinecone_node_listen_tcp(pinecone_node *node, const char *addr, char *bound, size_t bound_len);
 
 /*
+ Listens for WebSocket peers (`ws://`) on `addr` ("ip:port"; port 0
+ picks one), accepting them at any path, and writes the address bound
+ into `bound` exactly as `pinecone_node_listen_tcp` does. Accepted
+ peerings have the zone "websocket". Returns 0, or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle; `addr` is NULL or a NUL-terminated
+ string; `bound` is NULL or points to `bound_len` writable bytes.
+ */
+int pinecone_node_listen_ws(pinecone_node *node, const char *addr, char *bound, size_t bound_len);
+
+/*
  Starts a node. Its ed25519 key comes from the 32-byte `seed32`, or is
  random when `seed32` is NULL. The node has no listeners and no peers
  yet. Returns NULL on failure.
@@ -93,6 +354,24 @@ pinecone_node *pinecone_node_new(const uint8_t *seed32);
 size_t pinecone_node_peer_count(const pinecone_node *node);
 
 /*
+ Writes the node's peerings, a JSON array in port order, as a
+ NUL-terminated string into `buf` (`cap` bytes) when it fits. Each
+ element has `"port"`, `"key"` (lowercase hex), `"peer_type"` (the
+ `PINECONE_PEER_*` number), `"zone"`, `"uri"`, `"coords"` (an array, or
+ null before the peer announced itself), `"root"` (`{"key", "seq"}` or
+ null), `"is_parent"` and `"bytes"` (`rx_proto`, `tx_proto`,
+ `rx_traffic`, `tx_traffic`). Returns the bytes the whole string needs,
+ NUL included (nothing was written when that is more than `cap`; `buf`
+ may be NULL with `cap` 0 to ask), or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle; `buf` is NULL or points to `cap`
+ writable bytes.
+ */
+int64_t pinecone_node_peers_json(pinecone_node *node, char *buf, size_t cap);
+
+/*
  Writes the node's 32-byte public key to `out32`. Does nothing but
  record an error when `node` or `out32` is NULL.
 
@@ -109,9 +388,12 @@ void pinecone_node_public_key(const pinecone_node *node, uint8_t *out32);
  key to `src32` and its payload to `buf`, which holds `cap` bytes (`buf`
  may be NULL when `cap` is 0). Returns the payload's length, -2
  (`PINECONE_TIMED_OUT`) when none came in time, or -1 on failure: a NULL
- argument, the node shut down (also when `pinecone_node_free` runs
- while waiting), or a datagram longer than `cap`, which is then
- discarded.
+ argument, the node shut down (also when `pinecone_node_shutdown` or
+ `pinecone_node_free` runs while waiting), or a datagram longer than
+ `cap`. A datagram longer than `cap` is not lost: nothing is written,
+ `pinecone_last_error` says how many bytes it needs, and it stays first
+ in line, so the next receive on the node (with a bigger buffer) gets
+ it.
 
  # Safety
 
@@ -137,6 +419,58 @@ int64_t pinecone_node_recv(pinecone_node *node,
  readable bytes; `data` is NULL or points to `len` readable bytes.
  */
 int pinecone_node_send(pinecone_node *node, const uint8_t *dest32, const uint8_t *data, size_t len);
+
+/*
+ Sets the function called for each event of the node from now on,
+ replacing any set before; NULL removes it. `user_data` is passed to
+ every call as is. Returns 0, or -1 on failure.
+
+ Threading: the callback runs on one thread the library starts for the
+ node, one event at a time, in the order the events happened; it should
+ return promptly, as events wait for it (new ones are dropped while a
+ few thousand are already waiting). It may call any function on the node except this
+ one, `pinecone_node_shutdown` and `pinecone_node_free`, which fail
+ there. Once this function or `pinecone_node_free` returns, the callback
+ set before is not running and is never called again, so its
+ `user_data` may be released.
+
+ # Safety
+
+ `node` is NULL or a live handle; `callback` is NULL or a function that
+ may be called, with `user_data`, from another thread.
+ */
+int pinecone_node_set_event_callback(pinecone_node *node,
+                                     pinecone_event_fn callback,
+                                     void *user_data);
+
+/*
+ Shuts the node down without releasing the handle: it stops listening,
+ dialling and peering, receivers blocked in `pinecone_node_recv` wake up
+ and fail, the event callback is removed, and every later call on it
+ fails, until `pinecone_node_free` releases it. Lets one thread wake
+ another's blocked receive before freeing. Returns 0 (also when it was
+ already shut down), or -1 on failure: `node` NULL, or a call from the
+ node's own event callback.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int pinecone_node_shutdown(pinecone_node *node);
+
+/*
+ Writes the node's state dump, a JSON object with the fields of the
+ reference implementation's manhole, as a NUL-terminated string into
+ `buf` (`cap` bytes) when it fits. Returns the bytes the whole string
+ needs, NUL included (nothing was written when that is more than `cap`;
+ `buf` may be NULL with `cap` 0 to ask), or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle; `buf` is NULL or points to `cap`
+ writable bytes.
+ */
+int64_t pinecone_node_state_json(pinecone_node *node, char *buf, size_t cap);
 
 /*
  The library's version, e.g. "0.1.0", as a static NUL-terminated string.

@@ -1,9 +1,13 @@
 //! What a datagram costs through the C ABI against the Rust `Node` API,
 //! measured two ways: datagrams a node sends to itself one at a time (no
 //! sockets, so the boundary's own cost shows most), and a windowed stream
-//! from one node to another peered over loopback TCP. Prints nanoseconds
-//! per datagram for each API (best of several rounds, alternating which
-//! goes first) and the ABI's overhead. Run with
+//! from one node to another peered over loopback TCP.
+//!
+//! A shared machine's load drifts, so the two APIs run in many short
+//! rounds, interleaved in pairs (which one goes first alternates). Each
+//! pair gives a ratio of their costs measured moments apart; the overhead
+//! reported is the median of those ratios, with its interquartile range,
+//! beside the median nanoseconds per datagram of each API. Run with
 //! `cargo bench -p pinecone-capi --bench abi_overhead`.
 
 use std::ffi::{c_char, CStr};
@@ -18,9 +22,9 @@ use pinecone_engine::wire::PublicKey;
 use pinecone_transports::{Node, NodeConfig};
 
 /// Datagrams per round.
-const ROUND: usize = 20_000;
-/// Rounds per API; the best counts.
-const ROUNDS: usize = 6;
+const ROUND: usize = 2_000;
+/// Pairs of rounds (one per API) per measurement.
+const PAIRS: usize = 60;
 /// Datagrams in flight at most, well under the delivery queue.
 const WINDOW: usize = 256;
 /// The payload's size, a typical small QUIC packet.
@@ -161,46 +165,70 @@ fn round<E: Endpoint + 'static>(from: &Arc<E>, to: &Arc<E>) -> f64 {
     started.elapsed().as_nanos() as f64 / ROUND as f64
 }
 
+/// The value at quantile `q` (0 to 1) of `values`, by nearest rank.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (q * (sorted.len() - 1) as f64).round() as usize;
+    sorted.get(rank).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs `PAIRS` pairs of rounds, alternating which API goes first, and
+/// prints the medians and the overhead.
+fn measure(title: &str, mut rust: impl FnMut() -> f64, mut abi: impl FnMut() -> f64) {
+    let mut rust_ns = Vec::with_capacity(PAIRS);
+    let mut abi_ns = Vec::with_capacity(PAIRS);
+    let mut ratios = Vec::with_capacity(PAIRS);
+    for index in 0..PAIRS {
+        let (r, a) = if index % 2 == 0 {
+            let r = rust();
+            (r, abi())
+        } else {
+            let a = abi();
+            (rust(), a)
+        };
+        rust_ns.push(r);
+        abi_ns.push(a);
+        ratios.push(a / r);
+    }
+    let overhead = |q| (quantile(&ratios, q) - 1.0) * 100.0;
+    println!("{title}, {PAIRS} interleaved pairs of {ROUND}-datagram rounds:");
+    println!(
+        "  Rust Node API: {:.0} ns/datagram (median; quartiles {:.0}–{:.0})",
+        quantile(&rust_ns, 0.5),
+        quantile(&rust_ns, 0.25),
+        quantile(&rust_ns, 0.75)
+    );
+    println!(
+        "  C ABI:         {:.0} ns/datagram (median; quartiles {:.0}–{:.0})",
+        quantile(&abi_ns, 0.5),
+        quantile(&abi_ns, 0.25),
+        quantile(&abi_ns, 0.75)
+    );
+    println!(
+        "  C ABI overhead: {:+.1}% (median of paired ratios; quartiles {:+.1}% to {:+.1}%)",
+        overhead(0.5),
+        overhead(0.25),
+        overhead(0.75)
+    );
+}
+
 fn main() {
     let (abi_a, abi_b) = abi_pair();
     let (rust_a, rust_b) = rust_pair();
     converge(&*rust_a, &*rust_b);
     converge(&*abi_a, &*abi_b);
-    let mut rust_best = f64::MAX;
-    let mut abi_best = f64::MAX;
-    // Alternate which goes first, so that neither always runs warmer.
-    for index in 0..ROUNDS {
-        if index % 2 == 0 {
-            rust_best = rust_best.min(round(&rust_a, &rust_b));
-            abi_best = abi_best.min(round(&abi_a, &abi_b));
-        } else {
-            abi_best = abi_best.min(round(&abi_a, &abi_b));
-            rust_best = rust_best.min(round(&rust_a, &rust_b));
-        }
-    }
-    let mut rust_self = f64::MAX;
-    let mut abi_self = f64::MAX;
-    for index in 0..ROUNDS {
-        if index % 2 == 0 {
-            rust_self = rust_self.min(self_round(&*rust_a));
-            abi_self = abi_self.min(self_round(&*abi_a));
-        } else {
-            abi_self = abi_self.min(self_round(&*abi_a));
-            rust_self = rust_self.min(self_round(&*rust_a));
-        }
-    }
-    println!("{PAYLOAD}-byte datagrams to the node itself, {ROUND} per round, best of {ROUNDS}:");
-    println!("  Rust Node API: {rust_self:.0} ns/datagram");
-    println!("  C ABI:         {abi_self:.0} ns/datagram");
-    println!(
-        "  C ABI overhead: {:+.1}%",
-        (abi_self / rust_self - 1.0) * 100.0
+    // Warm both up before measuring.
+    round(&rust_a, &rust_b);
+    round(&abi_a, &abi_b);
+    measure(
+        &format!("{PAYLOAD}-byte datagrams to the node itself"),
+        || self_round(&*rust_a),
+        || self_round(&*abi_a),
     );
-    println!("{PAYLOAD}-byte datagrams, {ROUND} per round, best of {ROUNDS}:");
-    println!("  Rust Node API: {rust_best:.0} ns/datagram");
-    println!("  C ABI:         {abi_best:.0} ns/datagram");
-    println!(
-        "  C ABI overhead: {:+.1}%",
-        (abi_best / rust_best - 1.0) * 100.0
+    measure(
+        &format!("{PAYLOAD}-byte datagrams over loopback TCP"),
+        || round(&rust_a, &rust_b),
+        || round(&abi_a, &abi_b),
     );
 }

@@ -1,9 +1,12 @@
 /*
  * Two Pinecone nodes in one process: the second peers with the first over
  * loopback TCP, then each sends the other a datagram and prints what it
- * receives. Exits 0 when both datagrams arrive, 1 otherwise.
+ * receives. Alice's events are printed as they happen (from the library's
+ * event thread), and at the end bob's peers and coordinates. Exits 0 when
+ * both datagrams arrive, 1 otherwise.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,6 +61,47 @@ static int exchange(pinecone_node *from, pinecone_node *to, const char *message)
     return -1;
 }
 
+/* Prints each of alice's events; runs on the library's event thread. */
+static void print_event(const pinecone_event *event, void *user_data) {
+    printf("[%s event] %s\n", (const char *)user_data, event->json);
+    fflush(stdout);
+}
+
+/*
+ * Prints bob's peers as JSON and his coordinates, asking each function
+ * first how much room its answer needs.
+ */
+static int print_state(pinecone_node *node) {
+    int64_t needed = pinecone_node_peers_json(node, NULL, 0);
+    if (needed < 0) {
+        fprintf(stderr, "peers failed: %s\n", pinecone_last_error());
+        return -1;
+    }
+    /* The answer may grow between the two calls: leave room. */
+    size_t cap = (size_t)needed + 1024;
+    char *peers = malloc(cap);
+    if (peers == NULL || pinecone_node_peers_json(node, peers, cap) > (int64_t)cap) {
+        free(peers);
+        fprintf(stderr, "peers did not fit\n");
+        return -1;
+    }
+    printf("bob's peers: %s\n", peers);
+    free(peers);
+
+    uint64_t coords[32];
+    int64_t depth = pinecone_node_coords(node, coords, 32);
+    if (depth < 0 || depth > 32) {
+        fprintf(stderr, "coords failed: %s\n", pinecone_last_error());
+        return -1;
+    }
+    printf("bob's coordinates: [");
+    for (int64_t i = 0; i < depth; i++) {
+        printf(i == 0 ? "%llu" : " %llu", (unsigned long long)coords[i]);
+    }
+    printf("]\n");
+    return 0;
+}
+
 int main(void) {
     int status = 1;
     printf("libpinecone %s\n", pinecone_version());
@@ -73,6 +117,11 @@ int main(void) {
     print_key("alice", key);
     pinecone_node_public_key(bob, key);
     print_key("bob  ", key);
+
+    if (pinecone_node_set_event_callback(alice, print_event, "alice") != 0) {
+        fprintf(stderr, "set_event_callback failed: %s\n", pinecone_last_error());
+        goto out;
+    }
 
     char bound[64];
     if (pinecone_node_listen_tcp(alice, "127.0.0.1:0", bound, sizeof bound) != 0) {
@@ -105,6 +154,9 @@ int main(void) {
     printf("bob -> alice: ");
     fflush(stdout);
     if (exchange(bob, alice, "hello alice, from bob") != 0) {
+        goto out;
+    }
+    if (print_state(bob) != 0) {
         goto out;
     }
     status = 0;

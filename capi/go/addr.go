@@ -14,6 +14,19 @@ func (k PublicKey) Network() string { return "ed25519" }
 // String is the key in lowercase hex.
 func (k PublicKey) String() string { return hex.EncodeToString(k[:]) }
 
+// MarshalText writes the key in lowercase hex.
+func (k PublicKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a key written by MarshalText.
+func (k *PublicKey) UnmarshalText(text []byte) error {
+	key, err := ParsePublicKey(string(text))
+	if err != nil {
+		return err
+	}
+	*k = key
+	return nil
+}
+
 // ParsePublicKey reads a key written by String.
 func ParsePublicKey(text string) (PublicKey, error) {
 	var key PublicKey

@@ -1,3 +1,3 @@
-module pinecone
+module pinecone.local/capi
 
 go 1.19

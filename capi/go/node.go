@@ -3,16 +3,31 @@
 //
 // A *Node is a net.PacketConn whose addresses are PublicKey values: a
 // datagram written to a key reaches the node holding that key, wherever it
-// sits in the overlay. Deadlines work as on any net.PacketConn, and Close
-// unblocks a pending ReadFrom, so QUIC stacks such as quic-go can run over
-// it. That is how Dendrite's sessions layer (quic-go over a
-// net.PacketConn) runs on this engine instead of the Go router:
+// sits in the overlay. Deadlines work as on any net.PacketConn (a deadline
+// set while a ReadFrom waits takes effect at once), and Close unblocks a
+// pending ReadFrom, so QUIC stacks such as quic-go run over it. That is
+// how Dendrite's sessions layer (quic-go over a net.PacketConn) runs on
+// this engine instead of the Go router:
 //
 //	node, err := pinecone.NewNode(seed) // seed: 32 bytes, or nil for a random key
 //	if err != nil { ... }
 //	defer node.Close()
 //	if err := node.Connect("tcp://peer.example:65432"); err != nil { ... }
-//	listener, err := quic.Listen(node, tlsConfig, quicConfig)
+//
+//	// Accept QUIC sessions from other nodes...
+//	listener, err := quic.Listen(node, serverTLS, quicConfig)
+//	session, err := listener.Accept(ctx)
+//
+//	// ...or open one to a node, addressed by its key.
+//	remote, err := pinecone.ParsePublicKey(hexKey)
+//	session, err := quic.Dial(ctx, node, remote, clientTLS, quicConfig)
+//
+// Beyond datagrams: peers come from Listen, ListenWebSocket and Connect,
+// from connections the program made itself (AttachConn), or from links
+// whose bytes it carries itself (NewConduit, for example over Bluetooth).
+// Peers, StateJSON and Coords describe the node, Events reports what
+// happens in it, and DisconnectPort, DisconnectZone and DisconnectPeerType
+// close peerings.
 //
 // Building needs the static library and the header: run
 // `cargo build --release -p pinecone-capi` at the top of the repository
@@ -47,9 +62,22 @@ type Node struct {
 	handle *C.pinecone_node
 	key    PublicKey
 
+	// packets carries datagrams from the reader goroutine to ReadFrom.
+	packets chan packet
+	// closed is closed when Close begins.
+	closed    chan struct{}
+	closeOnce sync.Once
+	// readerDone is closed when the reader goroutine has stopped.
+	readerDone chan struct{}
+
 	deadlines sync.Mutex
 	readBy    time.Time
 	writeBy   time.Time
+	// readMoved is closed, and replaced, whenever the read deadline
+	// changes, waking pending reads to look at it again.
+	readMoved chan struct{}
+
+	events eventState
 }
 
 // NewNode starts a node whose key comes from the 32-byte ed25519 seed, or
@@ -73,8 +101,15 @@ func NewNode(seed []byte) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	node := &Node{handle: handle}
+	node := &Node{
+		handle:     handle,
+		packets:    make(chan packet),
+		closed:     make(chan struct{}),
+		readerDone: make(chan struct{}),
+		readMoved:  make(chan struct{}),
+	}
 	C.pinecone_node_public_key(handle, (*C.uint8_t)(unsafe.Pointer(&node.key[0])))
+	go node.readLoop()
 	return node, nil
 }
 
@@ -84,56 +119,24 @@ func Version() string { return C.GoString(C.pinecone_version()) }
 // PublicKey is this node's key.
 func (n *Node) PublicKey() PublicKey { return n.key }
 
-// Listen listens for TCP peers on address ("ip:port"; port 0 picks one)
-// and returns the address bound.
-func (n *Node) Listen(address string) (string, error) {
-	var bound string
-	err := n.call(func(handle *C.pinecone_node) error {
-		text := C.CString(address)
-		defer C.free(unsafe.Pointer(text))
-		var out [128]C.char
-		if C.pinecone_node_listen_tcp(handle, text, &out[0], C.size_t(len(out))) != 0 {
-			return lastError("listen")
-		}
-		bound = C.GoString(&out[0])
-		return nil
-	})
-	return bound, err
-}
-
-// Connect keeps uri ("host:port", "tcp://…", "ws://…", "wss://…")
-// connected as a static peer, redialling whenever the peering drops.
-func (n *Node) Connect(uri string) error {
-	return n.call(func(handle *C.pinecone_node) error {
-		text := C.CString(uri)
-		defer C.free(unsafe.Pointer(text))
-		if C.pinecone_node_connect(handle, text) != 0 {
-			return lastError("connect")
-		}
-		return nil
-	})
-}
-
-// PeerCount is the number of peerings the node has now.
-func (n *Node) PeerCount() int {
-	count := 0
-	_ = n.call(func(handle *C.pinecone_node) error {
-		count = int(C.pinecone_node_peer_count(handle))
-		return nil
-	})
-	return count
-}
-
-// Close shuts the node down; a pending ReadFrom returns net.ErrClosed.
-// Closing again does nothing.
+// Close shuts the node down: a pending ReadFrom returns net.ErrClosed,
+// every peering closes, the Events channel is closed, and every later
+// call fails with net.ErrClosed. Closing again does nothing.
 func (n *Node) Close() error {
-	// Readers wait in short slices, so the write lock comes soon.
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.handle != nil {
+	n.closeOnce.Do(func() {
+		close(n.closed)
+		// Wakes the reader goroutine, blocked in the library.
+		_ = n.call(func(handle *C.pinecone_node) error {
+			C.pinecone_node_shutdown(handle)
+			return nil
+		})
+		<-n.readerDone
+		n.mu.Lock()
 		C.pinecone_node_free(n.handle)
 		n.handle = nil
-	}
+		n.mu.Unlock()
+		n.events.stop()
+	})
 	return nil
 }
 

@@ -132,3 +132,31 @@ pub(crate) unsafe fn write_bytes<'a>(
     // promises `len` writable bytes used by nobody else during the call.
     Ok(unsafe { std::slice::from_raw_parts_mut(pointer, len) })
 }
+
+/// Answers with a variable-length result the way every such function of
+/// the library does: writes `items` to `out`, which holds `cap` of them,
+/// only when they all fit, and returns how many the whole answer has
+/// either way. `out` may be NULL when `cap` is 0, to ask for the length.
+///
+/// # Safety
+///
+/// `out` is NULL or points to `cap` writable items that nothing else
+/// touches during the call.
+pub(crate) unsafe fn answer_into<T: Copy>(
+    out: *mut T,
+    cap: usize,
+    items: &[T],
+    what: &str,
+) -> Result<i64, Failure> {
+    let needed = i64::try_from(items.len())?;
+    if items.len() > cap {
+        return Ok(needed);
+    }
+    if !items.is_empty() {
+        non_null(out, what)?;
+        // SAFETY: not NULL (checked above); the caller promises `cap` ≥
+        // `items.len()` writable items that do not overlap `items`.
+        unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), out, items.len()) };
+    }
+    Ok(needed)
+}

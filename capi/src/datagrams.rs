@@ -45,9 +45,12 @@ pub unsafe extern "C" fn pinecone_node_send(
 /// key to `src32` and its payload to `buf`, which holds `cap` bytes (`buf`
 /// may be NULL when `cap` is 0). Returns the payload's length, -2
 /// (`PINECONE_TIMED_OUT`) when none came in time, or -1 on failure: a NULL
-/// argument, the node shut down (also when `pinecone_node_free` runs
-/// while waiting), or a datagram longer than `cap`, which is then
-/// discarded.
+/// argument, the node shut down (also when `pinecone_node_shutdown` or
+/// `pinecone_node_free` runs while waiting), or a datagram longer than
+/// `cap`. A datagram longer than `cap` is not lost: nothing is written,
+/// `pinecone_last_error` says how many bytes it needs, and it stays first
+/// in line, so the next receive on the node (with a bigger buffer) gets
+/// it.
 ///
 /// # Safety
 ///
@@ -69,20 +72,28 @@ pub unsafe extern "C" fn pinecone_node_recv(
         }
         // SAFETY: the caller promises NULL or `cap` writable bytes.
         let out = unsafe { write_bytes(buf, cap, "buf") }?;
-        let timeout = u64::try_from(timeout_ms).map_or(Duration::MAX, Duration::from_millis);
-        let started = Instant::now();
-        let Some(datagram) = call.node().recv_timeout(timeout) else {
-            // A wait cut short, or any wait on a handle being freed, means
-            // the node stopped rather than that time ran out.
-            if call.handle().is_closing() || started.elapsed() < timeout {
-                return Err(Failure("the node is shut down".to_owned()));
+        let (datagram, was_held) = match call.held().take() {
+            Some(datagram) => (datagram, true),
+            None => {
+                let timeout =
+                    u64::try_from(timeout_ms).map_or(Duration::MAX, Duration::from_millis);
+                let started = Instant::now();
+                let Some(datagram) = call.node().recv_timeout(timeout) else {
+                    // A wait cut short, or any wait on a handle being shut,
+                    // means the node stopped rather than that time ran out.
+                    if call.is_closing() || started.elapsed() < timeout {
+                        return Err(Failure("the node is shut down".to_owned()));
+                    }
+                    return Ok(PINECONE_TIMED_OUT);
+                };
+                (datagram, false)
             }
-            return Ok(PINECONE_TIMED_OUT);
         };
         let len = datagram.payload.len();
         if len > out.len() {
+            call.held().hold(datagram, was_held);
             return Err(Failure(format!(
-                "a {len}-byte datagram does not fit in a {}-byte buffer; it was discarded",
+                "a {len}-byte datagram does not fit in a {}-byte buffer; it is kept for the next receive",
                 out.len()
             )));
         }

@@ -1,106 +1,104 @@
-//! The object behind a `pinecone_node *`: the node plus the bookkeeping
-//! that lets [`pinecone_node_free`](crate::pinecone_node_free) run while
-//! other threads are still inside calls on it.
+//! The object behind a `pinecone_node *`: the node plus what the C ABI
+//! keeps beside it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::Arc;
 
 use pinecone_transports::Node;
 
-use crate::boundary::{non_null, Failure};
+use crate::boundary::Failure;
+use crate::events::EventHub;
+use crate::gate::{self, CallGate, Entered, Gated};
+use crate::handshakes::PendingHandshakes;
+use crate::held::HeldDatagrams;
 
 /// An opaque node handle (`pinecone_node` in C).
 pub struct PineconeNode {
-    node: Node,
-    /// Set once `free` has begun: calls from then on fail.
-    closing: AtomicBool,
-    /// How many calls are running on this handle.
-    calls: Mutex<usize>,
-    /// Signalled when `calls` drops to zero.
-    idle: Condvar,
+    /// Shared with the threads that attach conduits.
+    node: Arc<Node>,
+    gate: CallGate,
+    held: HeldDatagrams,
+    events: EventHub,
+    handshakes: Arc<PendingHandshakes>,
 }
+
+impl Gated for PineconeNode {
+    const SHUT: &'static str = "the node is shut down";
+
+    fn gate(&self) -> &CallGate {
+        &self.gate
+    }
+}
+
+/// One running call on a node handle.
+pub(crate) type Call<'a> = Entered<'a, PineconeNode>;
 
 impl PineconeNode {
     /// A handle around a running node.
     pub(crate) fn new(node: Node) -> PineconeNode {
         PineconeNode {
-            node,
-            closing: AtomicBool::new(false),
-            calls: Mutex::new(0),
-            idle: Condvar::new(),
+            node: Arc::new(node),
+            gate: CallGate::default(),
+            held: HeldDatagrams::default(),
+            events: EventHub::default(),
+            handshakes: Arc::default(),
         }
     }
 
-    /// Whether `free` has begun.
+    /// The node.
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// Datagrams a receiver's buffer was too short for.
+    pub(crate) fn held(&self) -> &HeldDatagrams {
+        &self.held
+    }
+
+    /// The event callback.
+    pub(crate) fn events(&self) -> &EventHub {
+        &self.events
+    }
+
+    /// The handshakes of conduits still running.
+    pub(crate) fn handshakes(&self) -> &Arc<PendingHandshakes> {
+        &self.handshakes
+    }
+
+    /// Whether the handle is shut down.
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
+        self.gate.is_closing()
     }
 
-    /// Marks the handle as closing and shuts the node down, which wakes
-    /// every blocked receiver; then waits until every running call has
-    /// returned, so that the handle may be released.
-    pub(crate) fn close(&self) {
-        self.closing.store(true, Ordering::Release);
+    /// Makes every later call fail, removes the event callback (waiting
+    /// for one running now), shuts the node down, which wakes every
+    /// blocked receiver, and ends the handshakes of conduits. Refused on the node's own event thread, where
+    /// waiting for the callback would wait for itself.
+    pub(crate) fn shutdown(&self) -> Result<(), Failure> {
+        self.events.refuse_on_event_thread()?;
+        self.gate.shut();
+        self.events.clear();
         self.node.shutdown();
-        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
-        while *calls > 0 {
-            calls = self
-                .idle
-                .wait(calls)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        self.handshakes.end_all();
+        Ok(())
+    }
+
+    /// Shuts down, then waits until every running call has returned, so
+    /// that the handle may be released.
+    pub(crate) fn close(&self) -> Result<(), Failure> {
+        self.shutdown()?;
+        self.gate.wait_idle();
+        Ok(())
     }
 }
 
-/// One running call on a handle: counted from [`enter`] until dropped.
-pub(crate) struct Call<'a> {
-    handle: &'a PineconeNode,
-}
-
-impl Call<'_> {
-    /// The node the call is on.
-    pub(crate) fn node(&self) -> &Node {
-        &self.handle.node
-    }
-
-    /// The handle the call is on.
-    pub(crate) fn handle(&self) -> &PineconeNode {
-        self.handle
-    }
-}
-
-impl Drop for Call<'_> {
-    fn drop(&mut self) {
-        let mut calls = self
-            .handle
-            .calls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *calls -= 1;
-        // Only `close` waits, and it sets `closing` before taking the lock;
-        // notifying costs a system call, so skip it otherwise.
-        if *calls == 0 && self.handle.is_closing() {
-            self.handle.idle.notify_all();
-        }
-    }
-}
-
-/// Starts a call on the handle at `pointer`; fails when it is NULL or
-/// being freed.
+/// Starts a call on the node handle at `pointer`; fails when it is NULL or
+/// shut down.
 ///
 /// # Safety
 ///
 /// `pointer` is NULL or came from `pinecone_node_new`, and `free` on it
 /// has not returned.
 pub(crate) unsafe fn enter<'a>(pointer: *const PineconeNode) -> Result<Call<'a>, Failure> {
-    non_null(pointer, "node")?;
-    // SAFETY: not NULL (checked above); the caller promises a live handle,
-    // and `free` does not release it while this call is counted.
-    let handle = unsafe { &*pointer };
-    *handle.calls.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-    let call = Call { handle };
-    if handle.is_closing() {
-        return Err(Failure("the node is shut down".to_owned()));
-    }
-    Ok(call)
+    // SAFETY: as promised by the caller.
+    unsafe { gate::enter(pointer, "node") }
 }

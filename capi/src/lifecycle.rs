@@ -1,10 +1,10 @@
 //! Making, identifying and releasing nodes.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 
 use pinecone_transports::{Node, NodeConfig};
 
-use crate::boundary::{read_32, run, write_32};
+use crate::boundary::{non_null, read_32, run, write_32};
 use crate::handle::{enter, PineconeNode};
 
 /// Starts a node. Its ed25519 key comes from the 32-byte `seed32`, or is
@@ -30,7 +30,9 @@ pub unsafe extern "C" fn pinecone_node_new(seed32: *const u8) -> *mut PineconeNo
 
 /// Shuts the node down and releases it. Receivers blocked in
 /// `pinecone_node_recv` on it wake up and fail; calls already running on
-/// other threads return before this does. NULL does nothing.
+/// other threads return before this does, and so does a running event
+/// callback, which is never called again. NULL does nothing. Called from
+/// the node's own event callback it records an error and does nothing.
 ///
 /// # Safety
 ///
@@ -45,11 +47,35 @@ pub unsafe extern "C" fn pinecone_node_free(node: *mut PineconeNode) {
         // SAFETY: not NULL; the caller promises a live handle that nothing
         // frees concurrently.
         let handle = unsafe { &*node };
-        handle.close();
+        handle.close()?;
         // SAFETY: the pointer came from `Box::into_raw` in
         // `pinecone_node_new`; `close` returned, so no call still borrows it.
         drop(unsafe { Box::from_raw(node) });
         Ok(())
+    })
+}
+
+/// Shuts the node down without releasing the handle: it stops listening,
+/// dialling and peering, receivers blocked in `pinecone_node_recv` wake up
+/// and fail, the event callback is removed, and every later call on it
+/// fails, until `pinecone_node_free` releases it. Lets one thread wake
+/// another's blocked receive before freeing. Returns 0 (also when it was
+/// already shut down), or -1 on failure: `node` NULL, or a call from the
+/// node's own event callback.
+///
+/// # Safety
+///
+/// `node` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn pinecone_node_shutdown(node: *mut PineconeNode) -> c_int {
+    run(-1, || {
+        non_null(node, "node")?;
+        // SAFETY: the caller promises a live handle. Entering fails only
+        // when it is already shut down, which is what was asked.
+        if let Ok(call) = unsafe { enter(node) } {
+            call.shutdown()?;
+        }
+        Ok(0)
     })
 }
 

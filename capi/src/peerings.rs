@@ -5,6 +5,26 @@ use std::ffi::{c_char, c_int};
 use crate::boundary::{read_str, run, write_bytes, Failure};
 use crate::handle::{enter, PineconeNode};
 
+/// Writes `address` NUL-terminated into the `len` bytes at `bound`.
+///
+/// # Safety
+///
+/// `bound` is NULL or points to `len` writable bytes.
+unsafe fn write_address(address: &str, bound: *mut c_char, len: usize) -> Result<(), Failure> {
+    // SAFETY: the caller promises NULL or `len` writable bytes.
+    let out = unsafe { write_bytes(bound.cast::<u8>(), len, "bound") }?;
+    if out.len() <= address.len() {
+        return Err(Failure(format!(
+            "bound holds {} bytes; {address:?} needs {}",
+            out.len(),
+            address.len() + 1
+        )));
+    }
+    out[..address.len()].copy_from_slice(address.as_bytes());
+    out[address.len()] = 0;
+    Ok(())
+}
+
 /// Listens for TCP peers on `addr` ("ip:port"; port 0 picks one) and writes
 /// the address bound, "ip:port" and NUL-terminated, into `bound`, which
 /// holds `bound_len` bytes. `bound` may be NULL when `bound_len` is 0.
@@ -29,16 +49,35 @@ pub unsafe extern "C" fn pinecone_node_listen_tcp(
         let addr = unsafe { read_str(addr, "addr") }?;
         let address = call.node().listen_tcp(addr)?.to_string();
         // SAFETY: the caller promises NULL or `bound_len` writable bytes.
-        let out = unsafe { write_bytes(bound.cast::<u8>(), bound_len, "bound") }?;
-        if out.len() <= address.len() {
-            return Err(Failure(format!(
-                "bound holds {} bytes; {address:?} needs {}",
-                out.len(),
-                address.len() + 1
-            )));
-        }
-        out[..address.len()].copy_from_slice(address.as_bytes());
-        out[address.len()] = 0;
+        unsafe { write_address(&address, bound, bound_len) }?;
+        Ok(0)
+    })
+}
+
+/// Listens for WebSocket peers (`ws://`) on `addr` ("ip:port"; port 0
+/// picks one), accepting them at any path, and writes the address bound
+/// into `bound` exactly as `pinecone_node_listen_tcp` does. Accepted
+/// peerings have the zone "websocket". Returns 0, or -1 on failure.
+///
+/// # Safety
+///
+/// `node` is NULL or a live handle; `addr` is NULL or a NUL-terminated
+/// string; `bound` is NULL or points to `bound_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pinecone_node_listen_ws(
+    node: *mut PineconeNode,
+    addr: *const c_char,
+    bound: *mut c_char,
+    bound_len: usize,
+) -> c_int {
+    run(-1, || {
+        // SAFETY: the caller promises NULL or a live handle.
+        let call = unsafe { enter(node) }?;
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        let addr = unsafe { read_str(addr, "addr") }?;
+        let address = call.node().listen_ws(addr, false)?.to_string();
+        // SAFETY: the caller promises NULL or `bound_len` writable bytes.
+        unsafe { write_address(&address, bound, bound_len) }?;
         Ok(0)
     })
 }

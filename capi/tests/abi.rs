@@ -2,143 +2,15 @@
 //! short buffers, timeouts, and real datagrams between two nodes.
 
 use std::ffi::{c_char, CStr, CString};
-use std::net::SocketAddr;
 use std::ptr::{null, null_mut};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use pinecone::*;
+use support::*;
 
-/// How long two nodes may take to peer and find a route.
-const CONVERGENCE: Duration = Duration::from_secs(20);
-
-fn last_error() -> String {
-    // SAFETY: the library returns a NUL-terminated string valid until the
-    // next failure on this thread.
-    unsafe { CStr::from_ptr(pinecone_last_error()) }
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// A node handle freed when dropped.
-struct Handle(*mut PineconeNode);
-
-// SAFETY: the ABI promises every function may be called from any thread.
-unsafe impl Send for Handle {}
-// SAFETY: as above; the handle is only read through the ABI.
-unsafe impl Sync for Handle {}
-
-impl Handle {
-    fn new(seed: Option<[u8; 32]>) -> Handle {
-        let seed_ptr = seed.as_ref().map_or(null(), |seed| seed.as_ptr());
-        // SAFETY: NULL or a 32-byte seed.
-        let node = unsafe { pinecone_node_new(seed_ptr) };
-        assert!(!node.is_null(), "node_new failed: {}", last_error());
-        Handle(node)
-    }
-
-    fn key(&self) -> [u8; 32] {
-        let mut key = [0u8; 32];
-        // SAFETY: a live handle and 32 writable bytes.
-        unsafe { pinecone_node_public_key(self.0, key.as_mut_ptr()) };
-        key
-    }
-
-    fn listen(&self) -> SocketAddr {
-        let addr = CString::new("127.0.0.1:0").unwrap();
-        let mut bound = [0 as c_char; 64];
-        // SAFETY: a live handle, a C string and a 64-byte buffer.
-        let status = unsafe {
-            pinecone_node_listen_tcp(self.0, addr.as_ptr(), bound.as_mut_ptr(), bound.len())
-        };
-        assert_eq!(status, 0, "listen failed: {}", last_error());
-        // SAFETY: the library wrote a NUL-terminated string into `bound`.
-        let text = unsafe { CStr::from_ptr(bound.as_ptr()) };
-        text.to_str().unwrap().parse().unwrap()
-    }
-
-    fn connect(&self, uri: &str) -> i32 {
-        let uri = CString::new(uri).unwrap();
-        // SAFETY: a live handle and a C string.
-        unsafe { pinecone_node_connect(self.0, uri.as_ptr()) }
-    }
-
-    fn send(&self, dest: &[u8; 32], data: &[u8]) -> i32 {
-        // SAFETY: a live handle, 32 key bytes, `data.len()` bytes.
-        unsafe { pinecone_node_send(self.0, dest.as_ptr(), data.as_ptr(), data.len()) }
-    }
-
-    fn recv(&self, src: &mut [u8; 32], buf: &mut [u8], timeout_ms: i32) -> i64 {
-        // SAFETY: a live handle, 32 writable key bytes, `buf.len()` bytes.
-        unsafe {
-            pinecone_node_recv(
-                self.0,
-                src.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                timeout_ms,
-            )
-        }
-    }
-
-    fn peer_count(&self) -> usize {
-        // SAFETY: a live handle.
-        unsafe { pinecone_node_peer_count(self.0) }
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: made by `pinecone_node_new`, freed only here.
-        unsafe { pinecone_node_free(self.0) };
-    }
-}
-
-/// Two nodes peered over loopback TCP: `b` dials `a`.
-fn peered_pair() -> (Handle, Handle) {
-    let a = Handle::new(None);
-    let b = Handle::new(None);
-    let address = a.listen();
-    assert_eq!(
-        b.connect(&format!("tcp://{address}")),
-        0,
-        "{}",
-        last_error()
-    );
-    let deadline = Instant::now() + CONVERGENCE;
-    while a.peer_count() == 0 || b.peer_count() == 0 {
-        assert!(Instant::now() < deadline, "the nodes never peered");
-        thread::sleep(Duration::from_millis(20));
-    }
-    (a, b)
-}
-
-/// Sends `payload` from `from` to `to` until `to` receives it; returns what
-/// `to` received and who from.
-fn deliver(from: &Handle, to: &Handle, payload: &[u8]) -> ([u8; 32], Vec<u8>) {
-    let deadline = Instant::now() + CONVERGENCE;
-    let mut buf = vec![0u8; 2048];
-    let mut src = [0u8; 32];
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "never delivered: {}",
-            last_error()
-        );
-        if from.send(&to.key(), payload) != 0 {
-            thread::sleep(Duration::from_millis(50));
-            continue;
-        }
-        let len = to.recv(&mut src, &mut buf, 200);
-        if len >= 0 {
-            buf.truncate(usize::try_from(len).unwrap());
-            return (src, buf);
-        }
-        assert_eq!(len, PINECONE_TIMED_OUT, "recv failed: {}", last_error());
-    }
-}
+mod support;
 
 #[test]
 fn null_arguments_fail_with_a_reason() {
@@ -254,7 +126,8 @@ fn datagrams_cross_both_ways_and_short_buffers_fail() {
     assert_eq!(source, b.key());
     assert_eq!(payload, b"hello from b");
 
-    // A datagram longer than the buffer fails, says so, and is dropped.
+    // A datagram longer than the buffer fails, says so, and stays first
+    // in line for a bigger buffer.
     assert_eq!(a.send(&b.key(), &[9u8; 100]), 0, "{}", last_error());
     let mut src = [0u8; 32];
     let mut small = [0u8; 10];
@@ -265,6 +138,14 @@ fn datagrams_cross_both_ways_and_short_buffers_fail() {
         last_error()
     );
     assert_eq!(small, [0u8; 10]);
+    assert_eq!(src, [0u8; 32]);
+    assert_eq!(a.send(&b.key(), b"later"), 0, "{}", last_error());
+    assert_eq!(b.recv(&mut src, &mut small, 5_000), -1, "still too long");
+    let mut big = [0u8; 100];
+    assert_eq!(b.recv(&mut src, &mut big, 5_000), 100, "{}", last_error());
+    assert_eq!((src, big), (a.key(), [9u8; 100]));
+    assert_eq!(b.recv(&mut src, &mut small, 5_000), 5, "{}", last_error());
+    assert_eq!(&small[..5], b"later");
     assert_eq!(b.recv(&mut src, &mut small, 100), PINECONE_TIMED_OUT);
 }
 
@@ -328,4 +209,29 @@ fn a_blocked_receiver_does_not_hold_up_senders() {
     let (source, payload) = waiting.join().unwrap();
     assert_eq!(source, a.key());
     assert_eq!(payload, b"wake up");
+}
+
+#[test]
+fn shutdown_wakes_a_receiver_and_fails_later_calls() {
+    // SAFETY: NULL is refused.
+    assert_eq!(unsafe { pinecone_node_shutdown(null_mut()) }, -1);
+    let node = std::sync::Arc::new(Handle::new(None));
+    let receiver = {
+        let node = std::sync::Arc::clone(&node);
+        thread::spawn(move || {
+            let mut src = [0u8; 32];
+            let mut buf = [0u8; 16];
+            (node.recv(&mut src, &mut buf, -1), last_error())
+        })
+    };
+    thread::sleep(Duration::from_millis(200));
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { pinecone_node_shutdown(node.0) }, 0);
+    let (status, message) = receiver.join().unwrap();
+    assert_eq!(status, -1);
+    assert!(message.contains("shut down"), "{message}");
+    assert_eq!(node.send(&node.key(), b"x"), -1);
+    assert!(last_error().contains("shut down"), "{}", last_error());
+    // SAFETY: a live handle; shutting down twice is fine.
+    assert_eq!(unsafe { pinecone_node_shutdown(node.0) }, 0);
 }
