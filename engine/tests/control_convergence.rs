@@ -52,7 +52,7 @@ fn bootstraps(solo: &mut Solo) -> Vec<(Port, PublicKey, Watermark, Vec<u8>)> {
 }
 
 #[test]
-fn a_bootstrap_that_ended_here_goes_on_toward_a_closer_key_learned_soon_after() {
+fn a_bootstrap_that_ended_here_goes_on_toward_a_closer_key_learned_before_its_next() {
     let mut solo = Solo::quiet();
     under_a(&mut solo);
     let w = solo.add(W);
@@ -64,8 +64,10 @@ fn a_bootstrap_that_ended_here_goes_on_toward_a_closer_key_learned_soon_after() 
         "nothing known between W and us"
     );
 
-    // V (between W and us) bootstraps through X half a second later.
-    solo.advance(500);
+    // V (between W and us) bootstraps through X four seconds later, before
+    // W's next bootstrap is due (our own went out meanwhile).
+    solo.advance(4_000);
+    solo.out();
     solo.feed(x, &bootstrap_from(&solo, V, 1_400)).unwrap();
     let sent = bootstraps(&mut solo);
     assert_eq!(sent.len(), 1, "V's bootstrap ends here; W's goes on");
@@ -101,15 +103,16 @@ fn a_bootstrap_that_ended_here_goes_on_toward_a_closer_key_learned_soon_after() 
 
 #[test]
 fn old_bootstraps_and_routes_back_to_their_source_are_not_re_routed() {
-    // A closer key learned more than a second after the bootstrap.
+    // A closer key learned once the bootstrap's sender is due to send the
+    // next one (5 s).
     let mut solo = Solo::quiet();
     under_a(&mut solo);
     let w = solo.add(W);
     let x = solo.add(X);
     solo.feed(w, &bootstrap_from(&solo, W, 1_000)).unwrap();
-    solo.advance(1_000);
+    solo.advance(5_000);
     solo.out();
-    solo.feed(x, &bootstrap_from(&solo, V, 2_000)).unwrap();
+    solo.feed(x, &bootstrap_from(&solo, V, 6_000)).unwrap();
     assert!(bootstraps(&mut solo).is_empty());
     assert_eq!(solo.router.counters().bootstraps_rerouted, 0);
 
@@ -121,6 +124,120 @@ fn old_bootstraps_and_routes_back_to_their_source_are_not_re_routed() {
     solo.feed(w, &bootstrap_from(&solo, V, 1_000)).unwrap();
     assert!(bootstraps(&mut solo).is_empty());
     assert_eq!(solo.router.counters().bootstraps_rerouted, 0);
+}
+
+/// Us under A with silent peers X and W, and V's bootstrap through X: key
+/// 0's bootstrap then comes from W and passes through toward V, a key we
+/// know only by its path. Returns (X's port, W's port).
+fn passing_through_toward_v(solo: &mut Solo) -> (Port, Port) {
+    under_a(solo);
+    let x = solo.add(X);
+    let w = solo.add(W);
+    solo.feed(x, &bootstrap_from(solo, V, 1_000)).unwrap();
+    solo.feed(w, &bootstrap_from(solo, 0, 1_000)).unwrap();
+    let sent = bootstraps(solo);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].0, sent[0].1, sent[0].2.key),
+        (x, solo.key(0), solo.key(V))
+    );
+    (x, w)
+}
+
+#[test]
+fn a_bootstrap_that_went_on_further_is_re_routed_only_within_a_second() {
+    for (wait, rerouted) in [(500, true), (2_000, false)] {
+        let mut solo = Solo::quiet();
+        let (x, _) = passing_through_toward_v(&mut solo);
+        solo.advance(wait);
+        solo.out();
+        // X (between key 0 and V) bootstraps through X itself.
+        solo.feed(x, &bootstrap_from(&solo, X, 1_000 + wait))
+            .unwrap();
+        let again: Vec<_> = bootstraps(&mut solo)
+            .into_iter()
+            .filter(|b| b.1 == solo.key(0))
+            .collect();
+        assert_eq!(!again.is_empty(), rerouted, "after {wait} ms");
+        if rerouted {
+            assert_eq!((again[0].0, again[0].2.key), (x, solo.key(X)));
+        }
+    }
+}
+
+#[test]
+fn a_bootstrap_sent_to_the_peer_it_was_heading_for_is_re_routed_until_the_next_is_due() {
+    let mut solo = Solo::quiet();
+    under_a(&mut solo);
+    // V is a peer under A, so its key is known through its announcement.
+    let v = solo.add(V);
+    solo.feed(
+        v,
+        &announcement(3, &[(&solo.keys[A], 2), (&solo.keys[V], 5)]),
+    )
+    .unwrap();
+    let x = solo.add(X);
+    let w = solo.add(W);
+    solo.out();
+    solo.feed(w, &bootstrap_from(&solo, 0, 1_000)).unwrap();
+    let sent = bootstraps(&mut solo);
+    assert_eq!((sent[0].0, sent[0].2.key), (v, solo.key(V)));
+
+    // Four seconds later X, between key 0 and V, bootstraps through X: key
+    // 0's bootstrap ended at V although V's descending node should be X.
+    solo.advance(4_000);
+    solo.out();
+    solo.feed(x, &bootstrap_from(&solo, X, 5_000)).unwrap();
+    let again: Vec<_> = bootstraps(&mut solo)
+        .into_iter()
+        .filter(|b| b.1 == solo.key(0))
+        .collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].0, again[0].2.key), (x, solo.key(X)));
+}
+
+#[test]
+fn bootstraps_follow_paths_still_being_refreshed_or_that_they_are_already_on() {
+    let mut solo = Solo::quiet();
+    under_a(&mut solo);
+    let x = solo.add(X);
+    let w = solo.add(W);
+    solo.feed(x, &bootstrap_from(&solo, V, 1_000)).unwrap();
+    let others = |solo: &mut Solo| -> Vec<(Port, PublicKey, Watermark, Vec<u8>)> {
+        let own = solo.own();
+        bootstraps(solo)
+            .into_iter()
+            .filter(|b| b.1 != own)
+            .collect()
+    };
+    others(&mut solo);
+
+    // Three seconds on, V's path is fresh: key 0's bootstrap follows it.
+    solo.advance(3_000);
+    solo.feed(w, &bootstrap_from(&solo, 0, 4_000)).unwrap();
+    let sent = others(&mut solo);
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].0, sent[0].2.key), (x, solo.key(V)));
+
+    // Eight seconds on, V's bootstrap has skipped us once: its path is on
+    // its way out, so key 0's next bootstrap ends here instead.
+    solo.advance(5_000);
+    solo.feed(w, &bootstrap_from(&solo, 0, 9_000)).unwrap();
+    assert!(others(&mut solo).is_empty());
+    let entry = solo.router.routing_table().path(&solo.key(0)).copied();
+    assert_eq!(entry.map(|e| e.destination), Some(NextHop::Local));
+
+    // A bootstrap that the previous hop already sent along V's path (its
+    // watermark is that path's) still follows it.
+    let on_v = Watermark {
+        key: solo.key(V),
+        seq: 1_000,
+    };
+    let frame = bootstrap(&solo.keys[W], 9_000, (solo.key(A), 3), on_v);
+    solo.feed(w, &frame).unwrap();
+    let sent = others(&mut solo);
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].0, sent[0].1, sent[0].2), (x, solo.key(W), on_v));
 }
 
 #[test]
@@ -185,8 +302,8 @@ fn a_frame_already_on_an_expired_path_may_follow_it_for_the_grace() {
     let sent = of_type(&out, TRAFFIC);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].port, w);
-    // Not after the grace.
-    solo.advance(1_500);
+    // Not after the grace (5 s).
+    solo.advance(4_500);
     solo.feed(a, &traffic(solo.key(W), &[], src, on_path, b"x"))
         .unwrap();
     assert!(of_type(&solo.out(), TRAFFIC).is_empty());

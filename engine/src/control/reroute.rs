@@ -10,6 +10,17 @@
 //! line needs ten or more of them. Instead, the node sends `D`'s latest
 //! bootstrap on again, unchanged apart from its watermark, toward `K` now.
 //!
+//! It does so within a second of the bootstrap's arrival, or until `D`'s
+//! next one is due when the bootstrap ended here or at the peer we sent it
+//! to. The long window matters where two stretches of the line interleave,
+//! for example the leaves of a hub, which only the hub knows, against the
+//! rest of the network: once the two meet at one point, every correction
+//! re-routes the bootstrap that the next correction needs, and the
+//! interleaving closes at once instead of at one sender's next bootstrap
+//! per node pair. A bootstrap that went on further is kept to the short
+//! window, as a closer key there may only mean another way to the same end,
+//! and re-routing those for longer keeps moving paths on a settled line.
+//!
 //! Why this is safe:
 //! * The frame is `D`'s own signed bootstrap, so every node (ours or the
 //!   reference's) handles it as any other bootstrap from `D`.
@@ -26,7 +37,7 @@
 use std::collections::BTreeMap;
 
 use super::table::{NextHop, PathEntry};
-use super::time::{Millis, REROUTE_WINDOW};
+use super::time::{Millis, REROUTE_WINDOW, REROUTE_WINDOW_AT_END};
 use super::Router;
 use crate::wire::{BootstrapFrame, BootstrapRepr, PublicKey, Watermark};
 
@@ -97,6 +108,22 @@ impl Router {
         }
     }
 
+    /// Whether a kept bootstrap ended here or went to the very peer whose
+    /// key it was heading for (and so ended there). A closer key learned
+    /// then means the end node's descending node is wrong, which only
+    /// happens while the line settles; a closer key learned about a
+    /// bootstrap that went on further may only mean another way to the
+    /// same end.
+    fn went_to_its_end(&self, entry: &PathEntry, relayed: &Relayed) -> bool {
+        match entry.destination {
+            NextHop::Local => relayed.target == self.public_key,
+            NextHop::Port(port) => self
+                .peers
+                .get(port)
+                .is_some_and(|peer| peer.info.key == relayed.target),
+        }
+    }
+
     /// Sends `sender`'s kept bootstrap on again if its route from here
     /// now leads to a lower key than it went toward.
     fn reroute(&mut self, sender: PublicKey, now: Millis) {
@@ -108,7 +135,12 @@ impl Router {
         let Some(relayed) = self.relays.by_key.get(&sender) else {
             return;
         };
-        let fresh = !now.has_elapsed(entry.last_seen, REROUTE_WINDOW);
+        let window = if self.went_to_its_end(&entry, relayed) {
+            REROUTE_WINDOW_AT_END
+        } else {
+            REROUTE_WINDOW
+        };
+        let fresh = !now.has_elapsed(entry.last_seen, window);
         if entry.seq != relayed.seq || entry.root != root || !fresh {
             return;
         }

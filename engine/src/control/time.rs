@@ -52,15 +52,31 @@ pub const SNEK_TICK: Duration = Duration::from_secs(1);
 pub const BOOTSTRAP_INTERVAL: Duration = Duration::from_secs(5);
 /// A SNEK path entry expires when not refreshed for this long.
 pub const PATH_EXPIRY: Duration = Duration::from_secs(10);
+/// Bootstraps are routed only along path entries refreshed within this
+/// long: one bootstrap interval and a half. An entry whose bootstrap
+/// skipped us once is on its way out (the nodes after us on its path let
+/// it expire one by one), so a bootstrap sent along it would end at some
+/// node short of its target; and with exactly two intervals to expiry, the
+/// moment such an entry expires races its sender's next bootstrap.
+pub const PATH_FRESH_FOR_BOOTSTRAPS: Duration = Duration::from_millis(7_500);
 /// A traffic frame already following an expired path entry (carrying
 /// exactly its watermark) may still use it for this long after it expired;
 /// the entry is forgotten after that.
-pub const PATH_GRACE: Duration = Duration::from_secs(2);
+pub const PATH_GRACE: Duration = Duration::from_secs(5);
 /// A bootstrap that passed through is sent on again toward a closer key
-/// learned later only within this long of its arrival. Shorter than
+/// learned later only within this long of its arrival. No longer than
 /// [`PATH_GRACE`], so the part of a path it sets up from here never outlives
 /// the part before it by more than the grace.
 pub const REROUTE_WINDOW: Duration = Duration::from_secs(1);
+/// A bootstrap that ended here, or went from here to the peer whose key it
+/// was heading for, is sent on again toward a closer key learned later
+/// within this long of its arrival: until its sender's next bootstrap is
+/// due. Such a key means the node where it ended has the wrong descending
+/// node, which only happens while the line settles, so this long window
+/// moves no paths on a settled line; where two stretches of the line
+/// interleave, it lets each correction re-route the next bootstrap at once.
+/// No longer than [`PATH_GRACE`], for the same reason as [`REROUTE_WINDOW`].
+pub const REROUTE_WINDOW_AT_END: Duration = BOOTSTRAP_INTERVAL;
 /// Cached coordinates are used for this long after they were learned.
 pub const COORDS_CACHE_LIFETIME: Duration = Duration::from_secs(60);
 /// A node floods a wakeup broadcast this often.

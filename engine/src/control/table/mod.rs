@@ -252,7 +252,7 @@ impl RoutingTable {
                 let usable = if exact {
                     entry.serves(watermark, now)
                 } else {
-                    entry.is_live(now)
+                    entry.guides_bootstraps(watermark, now)
                 };
                 if !usable {
                     continue;

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::control::peers::PeerType;
-use crate::control::time::{PATH_EXPIRY, PATH_GRACE};
+use crate::control::time::{PATH_EXPIRY, PATH_FRESH_FOR_BOOTSTRAPS, PATH_GRACE};
 use crate::wire::{tree_distance, Watermark};
 
 fn key(byte: u8) -> PublicKey {
@@ -137,9 +137,16 @@ impl Scenario {
             // Where we deliberately differ from the reference: a traffic
             // frame carrying exactly an entry's watermark may still follow
             // it for a grace period after it expired.
+            // And bootstraps follow only entries still being refreshed,
+            // unless already on them.
             let age = self.now.saturating_since(path.last_seen);
-            let on_it = !bootstrap && path.watermark() == wm && age < PATH_EXPIRY + PATH_GRACE;
-            if !(path.is_live(self.now) || on_it) || path.watermark().is_worse_than(&wm) {
+            let on_it = path.watermark() == wm && age < PATH_EXPIRY + PATH_GRACE;
+            let usable = if bootstrap {
+                age < PATH_FRESH_FOR_BOOTSTRAPS || on_it
+            } else {
+                path.is_live(self.now) || on_it
+            };
+            if !usable || path.watermark().is_worse_than(&wm) {
                 continue;
             }
             consider(path.key, path.seq, Some(path.source), &mut best_key);

@@ -3,7 +3,7 @@
 use super::NextHop;
 use crate::control::announcement::Root;
 use crate::control::peers::Port;
-use crate::control::time::{Millis, PATH_EXPIRY, PATH_GRACE};
+use crate::control::time::{Millis, PATH_EXPIRY, PATH_FRESH_FOR_BOOTSTRAPS, PATH_GRACE};
 use crate::wire::{PublicKey, Watermark};
 
 /// A path set up by a bootstrap that passed through this node.
@@ -28,6 +28,15 @@ impl PathEntry {
     /// Whether it has not expired at `now`.
     pub fn is_live(&self, now: Millis) -> bool {
         !now.has_elapsed(self.last_seen, PATH_EXPIRY)
+    }
+
+    /// Whether a bootstrap carrying `watermark` may follow it at `now`:
+    /// while its own sender's bootstraps still refresh it every interval
+    /// (see [`PATH_FRESH_FOR_BOOTSTRAPS`]), or, like traffic (see
+    /// [`PathEntry::serves`]), when the bootstrap is already following it.
+    pub fn guides_bootstraps(&self, watermark: Watermark, now: Millis) -> bool {
+        !now.has_elapsed(self.last_seen, PATH_FRESH_FOR_BOOTSTRAPS)
+            || (self.watermark() == watermark && !self.is_gone(now))
     }
 
     /// Whether a traffic frame carrying `watermark` may follow it at `now`:
@@ -175,10 +184,21 @@ mod tests {
         };
         assert!(e.serves(other, Millis(10_999)));
         assert!(!e.serves(other, Millis(11_000)));
-        assert!(e.serves(on_it, Millis(12_999)));
-        assert!(!e.is_gone(Millis(12_999)));
-        assert!(!e.serves(on_it, Millis(13_000)));
-        assert!(e.is_gone(Millis(13_000)));
+        assert!(e.serves(on_it, Millis(15_999)));
+        assert!(!e.is_gone(Millis(15_999)));
+        assert!(!e.serves(on_it, Millis(16_000)));
+        assert!(e.is_gone(Millis(16_000)));
+    }
+
+    #[test]
+    fn bootstraps_follow_an_entry_while_refreshed_or_already_on_it() {
+        let e = entry(1, 7);
+        let on_it = e.watermark();
+        let other = Watermark::FRESH;
+        assert!(e.guides_bootstraps(other, Millis(8_499)));
+        assert!(!e.guides_bootstraps(other, Millis(8_500)));
+        assert!(e.guides_bootstraps(on_it, Millis(15_999)));
+        assert!(!e.guides_bootstraps(on_it, Millis(16_000)));
     }
 
     #[test]
