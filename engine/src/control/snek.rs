@@ -69,21 +69,28 @@ impl Router {
         self.coords_cache.expire(now);
     }
 
+    /// The port and watermark our own bootstrap would leave with now, if
+    /// any.
+    fn own_bootstrap_route(&mut self, now: Millis) -> Option<(Port, Watermark)> {
+        self.refresh_table();
+        let route =
+            self.table
+                .current()
+                .bootstrap_next_hop(&self.public_key, Watermark::FRESH, now);
+        match route.next {
+            NextHop::Port(port) => Some((port, route.watermark)),
+            NextHop::Local => None,
+        }
+    }
+
     /// Whether our own bootstrap would now leave by another port or head
     /// for another key than the last one did.
     fn own_route_changed(&mut self, now: Millis) -> bool {
         if self.tree.parent.is_none() {
             return false;
         }
-        self.refresh_table();
-        let route =
-            self.table
-                .current()
-                .bootstrap_next_hop(&self.public_key, Watermark::FRESH, now);
-        let NextHop::Port(port) = route.next else {
-            return false;
-        };
-        self.snek.last_route != Some((port, route.watermark.key))
+        self.own_bootstrap_route(now)
+            .is_some_and(|(port, watermark)| self.snek.last_route != Some((port, watermark.key)))
     }
 
     /// Sends a bootstrap toward the next key up, if we have a parent.
@@ -102,19 +109,14 @@ impl Router {
         if signed.emit_signed(&self.signing_key, &mut payload).is_err() {
             return;
         }
-        self.refresh_table();
-        let route =
-            self.table
-                .current()
-                .bootstrap_next_hop(&self.public_key, Watermark::FRESH, now);
-        let NextHop::Port(port) = route.next else {
+        let Some((port, watermark)) = self.own_bootstrap_route(now) else {
             return;
         };
-        self.snek.last_route = Some((port, route.watermark.key));
+        self.snek.last_route = Some((port, watermark.key));
         let repr = BootstrapRepr {
             hop_limit: 0,
             dest_key: self.public_key,
-            watermark: route.watermark,
+            watermark,
             payload: &payload,
         };
         let mut frame = vec![0; repr.encoded_len()];

@@ -82,17 +82,7 @@ impl Forwarding {
         if let Some(watermark) = self.rewrite(frame) {
             return frame.emit_snek(self.hop_limit, &watermark, out);
         }
-        let Some(dst) = out.get_mut(..raw.len()) else {
-            return Err(EncodeError::BufferTooSmall {
-                needed: raw.len(),
-                available: out.len(),
-            });
-        };
-        dst.copy_from_slice(raw);
-        if let Some(byte) = dst.get_mut(7) {
-            *byte = self.hop_limit;
-        }
-        Ok(raw.len())
+        self.copy_with_hop_limit(raw, out)
     }
 
     /// Writes the head of the forwarded frame (everything before its
@@ -110,17 +100,23 @@ impl Forwarding {
         let head = raw
             .get(..raw.len().saturating_sub(frame.payload().len()))
             .unwrap_or_default();
-        let Some(dst) = out.get_mut(..head.len()) else {
+        self.copy_with_hop_limit(head, out)
+    }
+
+    /// Copies `bytes`, the start of a frame that keeps its watermark, into
+    /// `out` with our hop limit in place of its own, returning their length.
+    fn copy_with_hop_limit(&self, bytes: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
+        let Some(dst) = out.get_mut(..bytes.len()) else {
             return Err(EncodeError::BufferTooSmall {
-                needed: head.len(),
+                needed: bytes.len(),
                 available: out.len(),
             });
         };
-        dst.copy_from_slice(head);
+        dst.copy_from_slice(bytes);
         if let Some(byte) = dst.get_mut(7) {
             *byte = self.hop_limit;
         }
-        Ok(head.len())
+        Ok(bytes.len())
     }
 
     /// The forwarded frame as a new buffer.
