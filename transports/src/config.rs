@@ -5,21 +5,34 @@ use std::time::Duration;
 
 use rustls::ClientConfig;
 
+use crate::cidr::Cidr;
 use crate::handshake::DEFAULT_HANDSHAKE_TIMEOUT;
 
 /// Settings of a [`Transport`](crate::Transport).
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
-    /// Time allowed for the whole handshake exchange (10 s by default, as
-    /// the reference). An accepted WebSocket connection has the same time
-    /// again for its HTTP upgrade.
+    /// Time allowed to set up an accepted connection, counted from accept
+    /// (10 s by default, the reference's handshake timeout): the HTTP
+    /// request and upgrade of a WebSocket, the peering handshake, and a
+    /// manhole answer (read and written) must all be done by then. Also
+    /// the time a dialled peer has for the handshake.
     pub handshake_timeout: Duration,
     /// Time allowed to establish a TCP connection when dialling (5 s, the
     /// reference's dial timeout).
     pub connect_timeout: Duration,
     /// Inbound connections being set up at once, across all listeners of a
-    /// transport; more are closed on accept, with a log line.
+    /// transport (256 by default); more are closed on accept, counted and
+    /// logged.
     pub max_pending_handshakes: usize,
+    /// Inbound connections being set up at once from one source (an IPv4
+    /// address or an IPv6 /64; 8 by default), so that one host holding
+    /// connections open cannot keep everyone else out.
+    pub max_pending_per_source: usize,
+    /// Addresses whose connections are closed on accept.
+    pub deny: Vec<Cidr>,
+    /// Serve `/manhole` to any client that reaches the WebSocket listener;
+    /// by default only loopback clients get it (others get 404).
+    pub manhole_anywhere: bool,
     /// TLS settings for `wss://` peers: by default the Mozilla root
     /// certificates, see [`default_client_tls`].
     pub tls: Arc<ClientConfig>,
@@ -30,7 +43,10 @@ impl Default for TransportConfig {
         TransportConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             connect_timeout: Duration::from_secs(5),
-            max_pending_handshakes: 16,
+            max_pending_handshakes: 256,
+            max_pending_per_source: 8,
+            deny: Vec::new(),
+            manhole_anywhere: false,
             tls: default_client_tls(),
         }
     }
@@ -60,6 +76,7 @@ mod tests {
         let config = TransportConfig::default();
         assert_eq!(config.handshake_timeout, Duration::from_secs(10));
         assert_eq!(config.connect_timeout, Duration::from_secs(5));
-        assert!(config.max_pending_handshakes > 0);
+        assert!(config.max_pending_per_source < config.max_pending_handshakes);
+        assert!(!config.manhole_anywhere);
     }
 }

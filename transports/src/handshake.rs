@@ -71,7 +71,29 @@ pub fn exchange_handshake<S: TimeoutStream>(
     signing_key: &SigningKey,
     timeout: Duration,
 ) -> Result<PublicKey, HandshakeFailure> {
-    let deadline = Deadline::after(timeout);
+    exchange_until(stream, signing_key, Deadline::after(timeout))
+}
+
+/// [`exchange_handshake`] with a deadline fixed earlier (for an accepted
+/// connection, counted from accept); `timeout` is what a failure reports.
+pub(crate) fn exchange_handshake_before<S: TimeoutStream>(
+    stream: &mut S,
+    signing_key: &SigningKey,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<PublicKey, HandshakeFailure> {
+    let deadline = Deadline {
+        at: Some(deadline),
+        timeout,
+    };
+    exchange_until(stream, signing_key, deadline)
+}
+
+fn exchange_until<S: TimeoutStream>(
+    stream: &mut S,
+    signing_key: &SigningKey,
+    deadline: Deadline,
+) -> Result<PublicKey, HandshakeFailure> {
     let ours = Handshake::new(signing_key);
     write_all_before(stream, ours.as_bytes(), &deadline)?;
     let mut theirs = [0u8; HANDSHAKE_LEN];

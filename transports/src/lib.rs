@@ -6,11 +6,13 @@
 //! static peers connected with exponential backoff.
 //!
 //! Connection setup is not the hot path, so it runs on ordinary blocking
-//! threads, with a bounded number of inbound handshakes in flight. What comes
-//! out is a [`Peering`]: a plain stream socket ([`PeerStream`]) plus the
-//! peer's verified public key and where the peering came from. A WebSocket
-//! peering is bridged onto one end of a Unix socket pair, so whoever drives
-//! the peering afterwards sees every peering as a plain byte stream.
+//! threads, with admission control on inbound connections (a bounded
+//! number being set up at once, per source address and in total, and a
+//! deny list). What comes out is a [`Peering`]: a stream socket
+//! ([`PeerStream`]) plus the peer's verified public key and where the
+//! peering came from. An accepted WebSocket stays a TCP socket whose
+//! framing the I/O driver speaks; a dialled one is bridged onto one end of
+//! a Unix socket pair.
 //!
 //! * [`Transport`]: our identity and settings; dials, listens, and runs the
 //!   handshake on streams connected elsewhere.
@@ -29,6 +31,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod admission;
+mod cidr;
 mod config;
 mod dial;
 mod handshake;
@@ -37,21 +41,26 @@ mod io;
 mod listener;
 mod node;
 mod peering;
-mod slots;
 mod static_peers;
 mod tcp;
 mod transport;
 mod uri;
 mod websocket;
 
+pub use admission::{AdmissionStats, Refusal};
+pub use cidr::{Cidr, CidrError};
 pub use config::{default_client_tls, TransportConfig};
 pub use dial::DialError;
 pub use handshake::{
     exchange_handshake, HandshakeFailure, TimeoutStream, DEFAULT_HANDSHAKE_TIMEOUT,
 };
-pub use listener::Listener;
-pub use node::{Datagram, IoDriver, Node, NodeConfig, NodeError};
+pub use listener::{Listener, LISTEN_BACKLOG};
+pub use node::{
+    raise_open_file_limit, Datagram, IoDriver, Node, NodeConfig, NodeError, PeerLimits,
+    PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,
+};
 pub use peering::{PeerOrigin, PeerStream, PeerType, Peering};
 pub use static_peers::{Backoff, BackoffPolicy, StaticPeers};
 pub use transport::{ManholeFn, PeeringSink, Transport};
 pub use uri::{PeerUri, UriError};
+pub use websocket::WebSocketStream;

@@ -1,17 +1,49 @@
 //! The accept loop shared by the TCP and WebSocket listeners.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags};
-use tracing::{debug, warn};
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use tracing::warn;
 
 /// How long to pause when accepting fails for lack of resources (for
 /// example out of file descriptors), rather than spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Connections the kernel queues for a listener before we accept them (it
+/// caps this at `net.core.somaxconn`). Large, so that a burst of peers
+/// dialling at once is not refused by the kernel.
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Binds a TCP listener to the first of `address`'s addresses that works,
+/// with `SO_REUSEADDR` and a backlog of [`LISTEN_BACKLOG`].
+pub(crate) fn bind(address: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for address in address.to_socket_addrs()? {
+        match bind_one(address) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
+}
+
+fn bind_one(address: SocketAddr) -> io::Result<TcpListener> {
+    let family = match address {
+        SocketAddr::V4(_) => AddressFamily::INET,
+        SocketAddr::V6(_) => AddressFamily::INET6,
+    };
+    let socket = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    rustix::net::sockopt::set_socket_reuseaddr(&socket, true)?;
+    rustix::net::bind(&socket, &address)?;
+    rustix::net::listen(&socket, LISTEN_BACKLOG)?;
+    Ok(TcpListener::from(socket))
+}
 
 /// A listening socket with its accept loop thread. Dropping it (or calling
 /// [`close`](Listener::close)) stops accepting and closes the socket;
@@ -24,11 +56,12 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Runs `on_accept` on a new thread for every connection accepted on
-    /// `listener`, with the stream blocking and `TCP_NODELAY` set.
+    /// Runs `on_accept` on the listener's thread for every connection
+    /// accepted on `listener`, with the instant it was accepted; see
+    /// [`prepare`] for making the stream ready to set up.
     pub(crate) fn spawn<F>(listener: TcpListener, name: &str, on_accept: F) -> io::Result<Listener>
     where
-        F: FnMut(TcpStream, SocketAddr) + Send + 'static,
+        F: FnMut(TcpStream, SocketAddr, Instant) + Send + 'static,
     {
         let local_addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
@@ -66,7 +99,7 @@ impl Drop for Listener {
 
 fn accept_loop<F>(listener: &TcpListener, stopped: &UnixStream, mut on_accept: F)
 where
-    F: FnMut(TcpStream, SocketAddr),
+    F: FnMut(TcpStream, SocketAddr, Instant),
 {
     loop {
         let mut fds = [
@@ -91,14 +124,11 @@ where
 /// Accepts every connection waiting on the listener.
 fn accept_ready<F>(listener: &TcpListener, on_accept: &mut F)
 where
-    F: FnMut(TcpStream, SocketAddr),
+    F: FnMut(TcpStream, SocketAddr, Instant),
 {
     loop {
         match listener.accept() {
-            Ok((stream, address)) => match prepare(&stream) {
-                Ok(()) => on_accept(stream, address),
-                Err(error) => debug!(%address, %error, "cannot set up accepted connection"),
-            },
+            Ok((stream, address)) => on_accept(stream, address, Instant::now()),
             Err(error) => match error.kind() {
                 io::ErrorKind::WouldBlock => return,
                 io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => {}
@@ -112,7 +142,8 @@ where
     }
 }
 
-fn prepare(stream: &TcpStream) -> io::Result<()> {
+/// Makes an accepted stream blocking, with `TCP_NODELAY` set.
+pub(crate) fn prepare(stream: &TcpStream) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_nodelay(true)
 }

@@ -1,7 +1,7 @@
 //! What a node receives for each established peering.
 
 use std::io::{self, IoSliceMut, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
@@ -9,8 +9,11 @@ use std::time::Duration;
 pub use pinecone_engine::control::PeerType;
 use pinecone_engine::wire::PublicKey;
 
-/// The connected stream of a peering: a TCP socket, or one end of a Unix
-/// socket pair (a WebSocket peering's bridge, or any local stream).
+use crate::websocket::WebSocketStream;
+
+/// The connected stream of a peering: a TCP socket, one end of a Unix
+/// socket pair (a dialled WebSocket peering's bridge, or any local stream),
+/// or an accepted WebSocket, whose framing the I/O driver handles itself.
 ///
 /// Writes go through `send(2)` with `MSG_NOSIGNAL`, so writing to a peer
 /// that has gone away is an error, never a `SIGPIPE`, even in a host
@@ -23,6 +26,18 @@ pub enum PeerStream {
     Tcp(TcpStream),
     /// A Unix stream socket.
     Unix(UnixStream),
+    /// An accepted WebSocket: TCP carrying the client's binary frames. It
+    /// is read and written whole (`Read`/`Write` on `PeerStream`); the
+    /// shared-reference forms refuse, as decoding needs the framing state.
+    WebSocket(Box<WebSocketStream>),
+}
+
+/// The error of raw I/O through a shared reference to a WebSocket stream.
+fn framed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a WebSocket stream is read and written through its framing",
+    )
 }
 
 impl PeerStream {
@@ -31,6 +46,7 @@ impl PeerStream {
         match self {
             PeerStream::Tcp(stream) => stream.set_nonblocking(nonblocking),
             PeerStream::Unix(stream) => stream.set_nonblocking(nonblocking),
+            PeerStream::WebSocket(stream) => stream.tcp().set_nonblocking(nonblocking),
         }
     }
 
@@ -39,6 +55,7 @@ impl PeerStream {
         match self {
             PeerStream::Tcp(stream) => stream.set_read_timeout(timeout),
             PeerStream::Unix(stream) => stream.set_read_timeout(timeout),
+            PeerStream::WebSocket(stream) => stream.tcp().set_read_timeout(timeout),
         }
     }
 
@@ -47,6 +64,7 @@ impl PeerStream {
         match self {
             PeerStream::Tcp(stream) => stream.set_write_timeout(timeout),
             PeerStream::Unix(stream) => stream.set_write_timeout(timeout),
+            PeerStream::WebSocket(stream) => stream.tcp().set_write_timeout(timeout),
         }
     }
 
@@ -55,6 +73,16 @@ impl PeerStream {
         match self {
             PeerStream::Tcp(stream) => stream.shutdown(how),
             PeerStream::Unix(stream) => stream.shutdown(how),
+            PeerStream::WebSocket(stream) => stream.tcp().shutdown(how),
+        }
+    }
+
+    /// The address of the remote end, for a TCP or WebSocket stream.
+    pub fn peer_ip(&self) -> Option<IpAddr> {
+        match self {
+            PeerStream::Tcp(stream) => stream.peer_addr().ok().map(|a| a.ip()),
+            PeerStream::Unix(_) => None,
+            PeerStream::WebSocket(stream) => stream.tcp().peer_addr().ok().map(|a| a.ip()),
         }
     }
 
@@ -63,17 +91,24 @@ impl PeerStream {
         match self {
             PeerStream::Tcp(stream) => stream.try_clone().map(PeerStream::Tcp),
             PeerStream::Unix(stream) => stream.try_clone().map(PeerStream::Unix),
+            PeerStream::WebSocket(_) => Err(framed()),
         }
     }
 }
 
 impl Read for PeerStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
+        match self {
+            PeerStream::WebSocket(stream) => stream.read(buf),
+            other => (&*other).read(buf),
+        }
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
+        match self {
+            PeerStream::WebSocket(stream) => stream.read_vectored(bufs),
+            other => (&*other).read_vectored(bufs),
+        }
     }
 }
 
@@ -82,6 +117,7 @@ impl Read for &PeerStream {
         match self {
             PeerStream::Tcp(stream) => (&*stream).read(buf),
             PeerStream::Unix(stream) => (&*stream).read(buf),
+            PeerStream::WebSocket(_) => Err(framed()),
         }
     }
 
@@ -89,17 +125,24 @@ impl Read for &PeerStream {
         match self {
             PeerStream::Tcp(stream) => (&*stream).read_vectored(bufs),
             PeerStream::Unix(stream) => (&*stream).read_vectored(bufs),
+            PeerStream::WebSocket(_) => Err(framed()),
         }
     }
 }
 
 impl Write for PeerStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
+        match self {
+            PeerStream::WebSocket(stream) => stream.write(buf),
+            other => (&*other).write(buf),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        (&*self).flush()
+        match self {
+            PeerStream::WebSocket(stream) => stream.flush(),
+            other => (&*other).flush(),
+        }
     }
 }
 
@@ -108,6 +151,7 @@ impl Write for &PeerStream {
         match self {
             PeerStream::Tcp(stream) => (&*stream).write(buf),
             PeerStream::Unix(stream) => (&*stream).write(buf),
+            PeerStream::WebSocket(_) => Err(framed()),
         }
     }
 
@@ -115,6 +159,7 @@ impl Write for &PeerStream {
         match self {
             PeerStream::Tcp(stream) => (&*stream).flush(),
             PeerStream::Unix(stream) => (&*stream).flush(),
+            PeerStream::WebSocket(_) => Ok(()),
         }
     }
 }
@@ -124,6 +169,7 @@ impl AsFd for PeerStream {
         match self {
             PeerStream::Tcp(stream) => stream.as_fd(),
             PeerStream::Unix(stream) => stream.as_fd(),
+            PeerStream::WebSocket(stream) => stream.tcp().as_fd(),
         }
     }
 }

@@ -4,18 +4,19 @@ use std::fmt;
 use std::io;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ed25519_dalek::SigningKey;
 use pinecone_engine::wire::PublicKey;
 use tracing::info;
 
+use crate::admission::{Admission, AdmissionStats, PeerGate};
 use crate::config::TransportConfig;
 use crate::dial::{self, DialError};
-use crate::handshake::{exchange_handshake, HandshakeFailure};
+use crate::handshake::{exchange_handshake_before, HandshakeFailure};
 use crate::inbound;
 use crate::listener::Listener;
 use crate::peering::{PeerOrigin, PeerStream, Peering};
-use crate::slots::HandshakeSlots;
 use crate::uri::PeerUri;
 
 /// Where listeners deliver the peerings they accept, from their setup
@@ -26,7 +27,7 @@ pub type PeeringSink = Arc<dyn Fn(Peering) + Send + Sync>;
 pub type ManholeFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Dials, listens and runs handshakes as one node. Cheap to clone: clones
-/// share the key, the settings and the bound on inbound handshakes.
+/// share the key, the settings and the admission of inbound connections.
 #[derive(Clone)]
 pub struct Transport {
     shared: Arc<Shared>,
@@ -36,19 +37,33 @@ struct Shared {
     signing_key: SigningKey,
     public_key: PublicKey,
     config: TransportConfig,
-    slots: HandshakeSlots,
+    admission: Admission,
 }
 
 impl Transport {
     /// A transport for the node with this key.
     pub fn new(signing_key: SigningKey, config: TransportConfig) -> Transport {
-        let slots = HandshakeSlots::new(config.max_pending_handshakes);
+        Transport::gated(signing_key, config, PeerGate::open())
+    }
+
+    /// A transport that refuses inbound connections while `gate` is full.
+    pub(crate) fn gated(
+        signing_key: SigningKey,
+        config: TransportConfig,
+        gate: PeerGate,
+    ) -> Transport {
+        let admission = Admission::new(
+            config.max_pending_handshakes,
+            config.max_pending_per_source,
+            config.deny.clone(),
+            gate,
+        );
         Transport {
             shared: Arc::new(Shared {
                 public_key: PublicKey::of(&signing_key),
                 signing_key,
                 config,
-                slots,
+                admission,
             }),
         }
     }
@@ -70,7 +85,27 @@ impl Transport {
         stream: PeerStream,
         origin: PeerOrigin,
     ) -> Result<Peering, HandshakeFailure> {
-        let result = self.handshake(stream);
+        let deadline = self.setup_deadline(Instant::now());
+        self.establish_before(stream, origin, deadline)
+    }
+
+    /// The instant by which a connection accepted at `accepted` must be set
+    /// up.
+    pub(crate) fn setup_deadline(&self, accepted: Instant) -> Instant {
+        let timeout = self.shared.config.handshake_timeout;
+        accepted
+            .checked_add(timeout)
+            .unwrap_or_else(|| accepted + std::time::Duration::from_secs(86_400 * 365))
+    }
+
+    /// [`establish`](Self::establish) under a deadline fixed earlier.
+    pub(crate) fn establish_before(
+        &self,
+        stream: PeerStream,
+        origin: PeerOrigin,
+        deadline: Instant,
+    ) -> Result<Peering, HandshakeFailure> {
+        let result = self.handshake(stream, deadline);
         match &result {
             Ok((_, key)) => info!(
                 uri = %origin.uri, zone = %origin.zone, outbound = origin.outbound, peer = %key,
@@ -92,13 +127,15 @@ impl Transport {
     fn handshake(
         &self,
         mut stream: PeerStream,
+        deadline: Instant,
     ) -> Result<(PeerStream, PublicKey), HandshakeFailure> {
         stream
             .set_nonblocking(false)
             .map_err(HandshakeFailure::Io)?;
-        let key = exchange_handshake(
+        let key = exchange_handshake_before(
             &mut stream,
             &self.shared.signing_key,
+            deadline,
             self.shared.config.handshake_timeout,
         )?;
         Ok((stream, key))
@@ -126,8 +163,10 @@ impl Transport {
     /// Listens for WebSocket peers on `address` over plain HTTP, like the
     /// reference's `-listenws`: an upgrade on any path but `/manhole`
     /// becomes a peering (delivered to `sink`), each binary message
-    /// carrying stream bytes. `GET /manhole` answers with `manhole`'s JSON,
-    /// or 404 when it is `None`; anything else gets 404.
+    /// carrying stream bytes. `GET /manhole` answers with `manhole`'s JSON
+    /// to loopback clients (to any client with
+    /// [`manhole_anywhere`](TransportConfig::manhole_anywhere)), or 404 when
+    /// it is `None`; anything else gets 404.
     pub fn listen_websocket<A: ToSocketAddrs>(
         &self,
         address: A,
@@ -137,8 +176,13 @@ impl Transport {
         inbound::listen_websocket(self, address, sink, manhole)
     }
 
-    pub(crate) fn slots(&self) -> &HandshakeSlots {
-        &self.shared.slots
+    pub(crate) fn admission(&self) -> &Admission {
+        &self.shared.admission
+    }
+
+    /// How many inbound connections were admitted and refused, by reason.
+    pub fn admission_stats(&self) -> AdmissionStats {
+        self.shared.admission.stats()
     }
 }
 

@@ -7,6 +7,7 @@ use pinecone_engine::control::Port;
 use pinecone_engine::forward::PeeringError;
 
 use crate::peering::PeerStream;
+use crate::websocket::codec::FrameError;
 
 /// Names one peering for its whole life, unlike its port, which the
 /// router reuses once the peering is gone.
@@ -52,6 +53,8 @@ pub(crate) enum CloseReason {
     Io(io::Error),
     /// The forwarding plane found the peering broken.
     Broken(PeeringError),
+    /// An accepted WebSocket's client broke the framing.
+    WebSocket(FrameError),
 }
 
 impl fmt::Display for CloseReason {
@@ -60,6 +63,7 @@ impl fmt::Display for CloseReason {
             CloseReason::EndOfStream => f.write_str("the peer closed the connection"),
             CloseReason::Io(error) => write!(f, "I/O error: {error}"),
             CloseReason::Broken(error) => write!(f, "{error}"),
+            CloseReason::WebSocket(error) => write!(f, "WebSocket framing: {error}"),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use crossbeam_channel::Receiver;
-use pinecone_engine::control::Port;
+use pinecone_engine::control::{Millis, Port};
 use pinecone_engine::forward::{SlotId, Worker};
 
 use super::clock;
@@ -31,6 +31,11 @@ pub(crate) fn token(slot: SlotId) -> u64 {
 }
 
 /// The state a driver thread owns besides its readiness source.
+///
+/// A round touches only the connections that have something to do: those
+/// listed to read (the poller said readable, or bytes are left from the
+/// last round) and those listed to write (output waiting and the socket
+/// writable). Idle peerings cost nothing per round, however many there are.
 pub(crate) struct DriverCore {
     worker: Worker,
     /// By slot index.
@@ -39,6 +44,10 @@ pub(crate) struct DriverCore {
     hooks: DriverHooks,
     writable: Vec<SlotId>,
     ended: Vec<(usize, CloseReason)>,
+    /// Connections that may have input.
+    to_read: Vec<SlotId>,
+    /// Connections with output waiting and a writable socket.
+    to_write: Vec<SlotId>,
 }
 
 impl DriverCore {
@@ -55,38 +64,54 @@ impl DriverCore {
             hooks,
             writable: Vec::new(),
             ended: Vec::new(),
+            to_read: Vec::new(),
+            to_write: Vec::new(),
         }
     }
 
     /// Whether a read would make progress without waiting for readiness.
     pub(crate) fn busy(&self) -> bool {
-        self.connections
-            .iter()
-            .flatten()
-            .any(|c| c.should_read(&self.worker))
+        self.to_read.iter().any(|&slot| {
+            self.connection(slot)
+                .is_some_and(|c| c.should_read(&self.worker))
+        })
     }
 
     /// Records what the readiness source said about `token`.
     pub(crate) fn mark_ready(&mut self, token: u64, readable: bool, writable: bool) {
-        let Some(connection) = self.by_token(token) else {
+        let Some(connection) = by_token(&mut self.connections, token) else {
             return;
         };
         connection.readable |= readable;
         connection.writable |= writable;
+        let slot = connection.slot;
+        if connection.readable && !connection.listed_to_read {
+            connection.listed_to_read = true;
+            self.to_read.push(slot);
+        }
+        if connection.writable && connection.pending_output && !connection.listed_to_write {
+            connection.listed_to_write = true;
+            self.to_write.push(slot);
+        }
     }
 
     /// The socket of the peering `token` names, if it is still attached.
     pub(crate) fn fd_of(&mut self, token: u64) -> Option<RawFd> {
-        self.by_token(token).map(|c| c.stream.as_raw_fd())
+        by_token(&mut self.connections, token).map(|c| c.stream.as_raw_fd())
     }
 
-    fn by_token(&mut self, token: u64) -> Option<&mut Connection> {
-        let index = usize::try_from((token & 0xffff_ffff).checked_sub(1)?).ok()?;
-        let generation = u32::try_from(token >> 32).ok()?;
+    fn connection(&self, slot: SlotId) -> Option<&Connection> {
         self.connections
-            .get_mut(index)?
+            .get(slot.index as usize)?
+            .as_ref()
+            .filter(|c| c.slot == slot)
+    }
+
+    fn connection_mut(&mut self, slot: SlotId) -> Option<&mut Connection> {
+        self.connections
+            .get_mut(slot.index as usize)?
             .as_mut()
-            .filter(|c| c.slot.generation == generation)
+            .filter(|c| c.slot == slot)
     }
 
     /// Carries out the control thread's commands.
@@ -130,7 +155,10 @@ impl DriverCore {
         if self.connections.len() <= index {
             self.connections.resize_with(index + 1, || None);
         }
-        self.connections[index] = Some(Connection::new(id, slot, stream));
+        let mut connection = Connection::new(id, slot, stream);
+        connection.listed_to_read = true;
+        self.to_read.push(slot);
+        self.connections[index] = Some(connection);
         (self.hooks.report)(DriverReport::Attached(id));
     }
 
@@ -138,28 +166,12 @@ impl DriverCore {
         (self.hooks.report)(DriverReport::Closed { id, reason });
     }
 
-    fn open_indices(&self) -> Vec<usize> {
-        (0..self.connections.len())
-            .filter(|&i| self.connections.get(i).is_some_and(Option::is_some))
-            .collect()
-    }
-
     /// Reads what is readable, routes it, closes what broke and writes
     /// what is waiting; then tells the control thread if the worker queued
     /// anything for it.
     pub(crate) fn round(&mut self, readiness: &mut impl Readiness) {
         let now = clock::now();
-        for index in self.open_indices() {
-            let Some(connection) = self.connections.get_mut(index).and_then(Option::as_mut) else {
-                continue;
-            };
-            if !connection.should_read(&self.worker) {
-                continue;
-            }
-            if let Err(reason) = connection.read_into(&mut self.worker) {
-                self.ended.push((index, reason));
-            }
-        }
+        self.read_listed();
         // Frames read before the end of a stream are still routed.
         self.worker.process(now);
         for (index, reason) in std::mem::take(&mut self.ended) {
@@ -172,27 +184,84 @@ impl DriverCore {
             }
         }
         self.worker.take_writable(&mut self.writable);
-        for slot in self.writable.drain(..) {
+        let mut writable = std::mem::take(&mut self.writable);
+        for slot in writable.drain(..) {
+            if let Some(connection) = self.connection_mut(slot) {
+                connection.pending_output = true;
+            }
+            self.list_to_write(slot);
+        }
+        self.writable = writable;
+        self.write_listed(now, readiness);
+        if self.worker.take_queued_for_control() {
+            (self.hooks.after_round)();
+        }
+    }
+
+    /// Reads each listed connection that the worker can take input from;
+    /// keeps listed those that may have more.
+    fn read_listed(&mut self) {
+        let mut listed = std::mem::take(&mut self.to_read);
+        listed.retain(|&slot| {
             let index = slot.index as usize;
-            if let Some(connection) = self.connections.get_mut(index).and_then(Option::as_mut) {
-                if connection.slot == slot {
-                    connection.pending_output = true;
+            let Some(connection) = self
+                .connections
+                .get_mut(index)
+                .and_then(Option::as_mut)
+                .filter(|c| c.slot == slot)
+            else {
+                return false;
+            };
+            if connection.should_read(&self.worker) {
+                if let Err(reason) = connection.read_into(&mut self.worker) {
+                    self.ended.push((index, reason));
+                    connection.listed_to_read = false;
+                    return false;
+                }
+                if connection.pending_output && connection.writable && !connection.listed_to_write {
+                    connection.listed_to_write = true;
+                    self.to_write.push(slot);
                 }
             }
+            connection.listed_to_read = connection.has_input();
+            connection.listed_to_read
+        });
+        // Connections listed while reading (none today) come after.
+        listed.append(&mut self.to_read);
+        self.to_read = listed;
+    }
+
+    fn list_to_write(&mut self, slot: SlotId) {
+        let Some(connection) = self.connection_mut(slot) else {
+            return;
+        };
+        if connection.writable && !connection.listed_to_write {
+            connection.listed_to_write = true;
+            self.to_write.push(slot);
         }
-        for index in self.open_indices() {
-            let Some(connection) = self.connections.get_mut(index).and_then(Option::as_mut) else {
+    }
+
+    /// Writes each listed connection until it has nothing left or its
+    /// socket is full.
+    fn write_listed(&mut self, now: Millis, readiness: &mut impl Readiness) {
+        let listed = std::mem::take(&mut self.to_write);
+        for slot in listed {
+            let index = slot.index as usize;
+            let Some(connection) = self
+                .connections
+                .get_mut(index)
+                .and_then(Option::as_mut)
+                .filter(|c| c.slot == slot)
+            else {
                 continue;
             };
+            connection.listed_to_write = false;
             if !connection.pending_output || !connection.writable {
                 continue;
             }
             if let Err(reason) = connection.write_from(&mut self.worker, now) {
                 self.close(index, Some(reason), readiness);
             }
-        }
-        if self.worker.take_queued_for_control() {
-            (self.hooks.after_round)();
         }
     }
 
@@ -207,6 +276,7 @@ impl DriverCore {
             return;
         };
         readiness.deregister(connection.stream.as_raw_fd(), token(connection.slot));
+        connection.say_goodbye();
         let _ = connection.stream.shutdown(std::net::Shutdown::Both);
         self.worker.detach(connection.slot);
         if let Some(reason) = reason {
@@ -216,10 +286,20 @@ impl DriverCore {
 
     /// Closes every peering without reporting (the node is stopping).
     pub(crate) fn close_all(&mut self, readiness: &mut impl Readiness) {
-        for index in self.open_indices() {
+        for index in 0..self.connections.len() {
             self.close(index, None, readiness);
         }
     }
+}
+
+/// The connection `token` names, if it is still attached.
+fn by_token(connections: &mut [Option<Connection>], token: u64) -> Option<&mut Connection> {
+    let index = usize::try_from((token & 0xffff_ffff).checked_sub(1)?).ok()?;
+    let generation = u32::try_from(token >> 32).ok()?;
+    connections
+        .get_mut(index)?
+        .as_mut()
+        .filter(|c| c.slot.generation == generation)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use pinecone_engine::control::Config;
 use pinecone_engine::forward::ForwardConfig;
 
+use super::limits::PeerLimits;
 use crate::config::TransportConfig;
 
 /// Which I/O driver moves the bytes of peerings.
@@ -41,8 +42,11 @@ pub struct NodeConfig {
     /// The forwarding plane's sizes; `forward.workers` is the number of
     /// forwarding threads (zero means one per core).
     pub forward: ForwardConfig,
-    /// Dialling and accepting, including the handshake deadline.
+    /// Dialling and accepting, including the handshake deadline and the
+    /// admission of inbound connections.
     pub transport: TransportConfig,
+    /// Limits on established peerings.
+    pub limits: PeerLimits,
     /// The I/O driver.
     pub io: IoDriver,
 }

@@ -2,6 +2,7 @@
 //! transports bring in, and carries out what it decides.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,9 @@ use pinecone_engine::forward::Fabric;
 use tracing::info;
 
 use super::datagram::Datagram;
+use super::fair_queue::FairQueue;
 use super::inbox::{ControlInput, Request, WakeBell};
+use super::limits::{PeerCounts, PeerRefusal};
 use super::peerings::{PeeringRecord, Peerings};
 use crate::io::{self, CloseReason, DriverCommand, DriverHandle, DriverReport, PeeringId};
 use crate::peering::Peering;
@@ -30,6 +33,21 @@ const MIN_WAKE_GAP: Duration = Duration::from_millis(1);
 /// Peerings a worker takes before new ones go to another worker.
 const PACKED_PEERINGS: usize = 4;
 
+/// The most protocol frames the router handles in one service pass, and
+/// the most time it spends on them: past either, timers, requests and
+/// new peerings get their turn before the next pass (the frames left
+/// wait in their peerings' queues).
+const FRAMES_PER_PASS: usize = 512;
+const PASS_BUDGET: Duration = Duration::from_millis(5);
+
+/// Inputs (requests, peerings, reports) taken between two service passes.
+const INPUTS_PER_PASS: usize = 1_024;
+
+/// How often the router hears when each peering last moved bytes: often
+/// enough for its keepalive and dead-peer timers (3 s and 5 s), rarely
+/// enough that thousands of peerings cost little.
+const ACTIVITY_EVERY: Duration = Duration::from_millis(100);
+
 /// Events queued for one subscriber before further events are dropped.
 pub(crate) const SUBSCRIBER_QUEUE: usize = 4_096;
 
@@ -46,6 +64,14 @@ pub(crate) struct Control {
     pub(crate) subscribers: Vec<Sender<Event>>,
     /// Where the search for the least loaded driver starts next.
     pub(crate) next_driver: usize,
+    /// Established peerings against the limits.
+    pub(crate) counts: PeerCounts,
+    /// Established peerings, as the listeners' admission sees them.
+    pub(crate) established: Arc<AtomicUsize>,
+    /// Protocol frames taken from the forwarding plane, per peering.
+    pub(crate) frames: FairQueue,
+    /// When the router last heard of the peerings' activity.
+    pub(crate) activity_noted: Option<Instant>,
 }
 
 impl Control {
@@ -55,6 +81,8 @@ impl Control {
         let mut last_service = Instant::now();
         // A worker rang, and its queues were not drained since.
         let mut woken = false;
+        // The last pass left frames waiting.
+        let mut backlog = false;
         loop {
             let now = io::now();
             let mut wait = self
@@ -65,8 +93,11 @@ impl Control {
             if woken {
                 wait = wait.min(MIN_WAKE_GAP.saturating_sub(last_service.elapsed()));
             }
+            if backlog {
+                wait = Duration::ZERO;
+            }
             // Anything but a worker's wakeup is served at once.
-            let mut urgent = false;
+            let mut urgent = backlog;
             let mut running = true;
             match self.inbox.recv_timeout(wait) {
                 Ok(input) => {
@@ -74,10 +105,13 @@ impl Control {
                     urgent |= !matches!(input, ControlInput::Wake);
                     running = self.handle(input);
                 }
-                Err(RecvTimeoutError::Timeout) => urgent = !woken,
+                Err(RecvTimeoutError::Timeout) => urgent |= !woken,
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            while running {
+            for _ in 1..INPUTS_PER_PASS {
+                if !running {
+                    break;
+                }
                 match self.inbox.try_recv() {
                     Ok(input) => {
                         woken |= matches!(input, ControlInput::Wake);
@@ -91,7 +125,7 @@ impl Control {
                 break;
             }
             if urgent || last_service.elapsed() >= MIN_WAKE_GAP {
-                self.service();
+                backlog = self.service();
                 last_service = Instant::now();
                 woken = false;
             }
@@ -104,7 +138,12 @@ impl Control {
     fn handle(&mut self, input: ControlInput) -> bool {
         let now = io::now();
         match input {
-            ControlInput::Peering(peering) => self.add_peering(peering, now),
+            ControlInput::Peering { peering, reply } => {
+                let result = self.add_peering(peering, now);
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
             ControlInput::Driver(DriverReport::Attached(id)) => {
                 if let Some(record) = self.peerings.get_mut(id) {
                     record.attached = true;
@@ -159,6 +198,9 @@ impl Control {
                 let _ = reply.send(result);
             }
             Request::Embedding(request) => self.answer_embedding(request, now),
+            Request::Refusals(reply) => {
+                let _ = reply.send(self.counts.refusals());
+            }
         }
     }
 
@@ -176,7 +218,9 @@ impl Control {
         }
     }
 
-    fn add_peering(&mut self, peering: Peering, now: Millis) {
+    /// Takes in a peering whose handshake succeeded, unless it is with
+    /// ourselves or over a limit (then its stream is closed).
+    fn add_peering(&mut self, peering: Peering, now: Millis) -> Result<(), PeerRefusal> {
         let Peering {
             stream,
             public_key,
@@ -184,11 +228,17 @@ impl Control {
         } = peering;
         if public_key == self.router.public_key() {
             info!(uri = %origin.uri, "refusing a peering with ourselves");
-            return;
+            return Ok(());
         }
+        let is_static = origin.zone == "static" && origin.outbound;
+        let remote = stream.peer_ip();
+        let counted = self.counts.admit(remote, public_key, is_static)?;
+        self.established
+            .store(self.counts.total(), Ordering::Relaxed);
         let driver_index = self.choose_driver();
         let Some(driver) = self.drivers.get(driver_index) else {
-            return;
+            self.counts.release(counted);
+            return Ok(());
         };
         let info = PeerInfo {
             key: public_key,
@@ -201,13 +251,15 @@ impl Control {
             port,
             driver: driver_index,
             uri: origin.uri.clone(),
-            is_static: origin.zone == "static",
+            is_static,
             attached: false,
             backlog: VecDeque::new(),
+            counted,
         });
         info!(port, peer = %public_key, uri = %origin.uri, zone = %origin.zone,
             outbound = origin.outbound, worker = driver_index, "peering added");
         driver.send(DriverCommand::Attach { id, port, stream });
+        Ok(())
     }
 
     /// The driver for a new peering. While there are few peerings they all
@@ -217,12 +269,7 @@ impl Control {
     /// [`PACKED_PEERINGS`] per worker they spread to the least loaded,
     /// taking turns between equals.
     fn choose_driver(&mut self) -> usize {
-        let mut load = vec![0usize; self.drivers.len()];
-        for (_, record) in self.peerings.iter_mut() {
-            if let Some(count) = load.get_mut(record.driver) {
-                *count += 1;
-            }
-        }
+        let load = self.peerings.per_driver(self.drivers.len());
         if let Some(index) = load.iter().position(|&n| n < PACKED_PEERINGS) {
             return index;
         }
@@ -237,7 +284,7 @@ impl Control {
     /// A driver closed a peering on its own (end of stream, I/O error,
     /// broken framing).
     fn peering_closed(&mut self, id: PeeringId, reason: &CloseReason, now: Millis) {
-        let Some(record) = self.peerings.remove(id) else {
+        let Some(record) = self.forget(id) else {
             return;
         };
         info!(port = record.port, uri = %record.uri, %reason, "peering removed");
@@ -245,9 +292,19 @@ impl Control {
         self.redial(&record);
     }
 
+    /// Forgets a peering: its record, its counts, its waiting frames.
+    fn forget(&mut self, id: PeeringId) -> Option<PeeringRecord> {
+        let record = self.peerings.remove(id)?;
+        self.counts.release(record.counted);
+        self.established
+            .store(self.counts.total(), Ordering::Relaxed);
+        self.frames.forget(record.port);
+        Some(record)
+    }
+
     /// Closes a peering the router or the application removed.
     pub(super) fn close(&mut self, id: PeeringId, reason: &str) {
-        let Some(record) = self.peerings.remove(id) else {
+        let Some(record) = self.forget(id) else {
             return;
         };
         info!(port = record.port, uri = %record.uri, %reason, "peering removed");
@@ -265,14 +322,28 @@ impl Control {
         }
     }
 
-    /// Drains the forwarding plane's queues into the router, runs its
-    /// timers and carries out what it decided.
-    fn service(&mut self) {
+    /// Takes the forwarding plane's protocol frames into the per-peering
+    /// queues and hands the router a budget of them, round robin by
+    /// peering; then delivers datagrams, runs the router's timers and
+    /// carries out what it decided. Returns whether frames are left for
+    /// another pass.
+    fn service(&mut self) -> bool {
+        let started = Instant::now();
         let now = io::now();
         self.bell.answer();
         while let Some(frame) = self.fabric.poll_control() {
+            self.frames.push(frame);
+        }
+        for _ in 0..FRAMES_PER_PASS {
+            let Some(frame) = self.frames.pop() else {
+                break;
+            };
             // An error removes the peer; its event closes the connection.
             let _ = self.router.handle_frame(frame.port, &frame.frame, now);
+            drop(frame);
+            if started.elapsed() >= PASS_BUDGET {
+                break;
+            }
         }
         while let Some(delivery) = self.fabric.poll_delivery() {
             self.deliver(Datagram {
@@ -280,11 +351,18 @@ impl Control {
                 payload: delivery.payload,
             });
         }
-        self.note_activity();
+        if self
+            .activity_noted
+            .is_none_or(|at| at.elapsed() >= ACTIVITY_EVERY)
+        {
+            self.note_activity();
+            self.activity_noted = Some(Instant::now());
+        }
         if self.router.poll_timeout().is_some_and(|at| now >= at) {
             self.router.handle_timeout(now);
         }
         self.carry_out();
+        !self.frames.is_empty()
     }
 
     /// Tells the router when each peering last moved bytes.

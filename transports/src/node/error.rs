@@ -5,6 +5,7 @@ use std::io;
 use pinecone_engine::control::SendError;
 use thiserror::Error;
 
+use super::limits::PeerRefusal;
 use crate::handshake::HandshakeFailure;
 use crate::uri::UriError;
 
@@ -23,6 +24,10 @@ pub enum NodeError {
     /// The handshake on an attached stream failed.
     #[error("handshake failed: {0}")]
     Handshake(#[from] HandshakeFailure),
+    /// The peering was refused at a limit (see
+    /// [`PeerLimits`](super::PeerLimits)).
+    #[error("peering refused: {0}")]
+    Refused(PeerRefusal),
     /// A socket or thread could not be set up.
     #[error("{0}")]
     Io(#[from] io::Error),

@@ -18,8 +18,11 @@ use super::config::{IoDriver, NodeConfig};
 use super::control::{Control, SUBSCRIBER_QUEUE};
 use super::datagram::{send_through_fabric, Datagram};
 use super::error::NodeError;
+use super::fair_queue::FairQueue;
 use super::inbox::{ControlInput, Request, WakeBell};
+use super::limits::{PeerCounts, PeerRefusals};
 use super::peerings::Peerings;
+use crate::admission::{AdmissionStats, PeerGate};
 use crate::io::{self, spawn_epoll, spawn_uring, DriverHooks};
 use crate::listener::Listener;
 use crate::peering::{PeerOrigin, PeerStream};
@@ -104,7 +107,12 @@ impl Node {
                 IoDriver::Epoll => spawn_epoll(&fabric, index, hooks)?,
             });
         }
-        let transport = Transport::new(signing_key, config.transport.clone());
+        let gate = PeerGate {
+            established: Arc::default(),
+            max: config.limits.max_peers,
+        };
+        let established = Arc::clone(&gate.established);
+        let transport = Transport::gated(signing_key, config.transport.clone(), gate);
         let static_peers = StaticPeers::start(
             transport.clone(),
             peering_sink(&inbox_tx),
@@ -124,6 +132,10 @@ impl Node {
             peerings: Peerings::default(),
             subscribers: Vec::new(),
             next_driver: 0,
+            counts: PeerCounts::new(config.limits.clone()),
+            established,
+            frames: FairQueue::default(),
+            activity_noted: None,
         };
         let thread = thread::Builder::new()
             .name("pinecone-control".to_owned())
@@ -201,14 +213,34 @@ impl Node {
 
     /// Runs the handshake on a stream connected by other means (blocking
     /// for at most the handshake deadline) and peers over it; returns the
-    /// peer's key.
+    /// peer's key. The peering counts against the node's
+    /// [`PeerLimits`](super::PeerLimits) and is refused past them.
     pub fn attach(&self, stream: PeerStream, origin: PeerOrigin) -> Result<PublicKey, NodeError> {
         let peering = self.transport.establish(stream, origin)?;
         let key = peering.public_key;
+        let (reply, answer) = crossbeam_channel::bounded(1);
         self.inbox
-            .send(ControlInput::Peering(peering))
+            .send(ControlInput::Peering {
+                peering,
+                reply: Some(reply),
+            })
             .map_err(|_| NodeError::Stopped)?;
-        Ok(key)
+        match answer.recv() {
+            Ok(Ok(())) => Ok(key),
+            Ok(Err(refusal)) => Err(NodeError::Refused(refusal)),
+            Err(_) => Err(NodeError::Stopped),
+        }
+    }
+
+    /// Inbound connections admitted and refused before their setup, by
+    /// reason.
+    pub fn admission_stats(&self) -> AdmissionStats {
+        self.transport.admission_stats()
+    }
+
+    /// Peerings refused at the limits so far, by limit.
+    pub fn peer_refusals(&self) -> Result<PeerRefusals, NodeError> {
+        self.ask(Request::Refusals)
     }
 
     /// Sends a datagram to the node with key `dest`.
@@ -313,6 +345,9 @@ impl Drop for Node {
 fn peering_sink(inbox: &Sender<ControlInput>) -> PeeringSink {
     let inbox = inbox.clone();
     Arc::new(move |peering| {
-        let _ = inbox.send(ControlInput::Peering(peering));
+        let _ = inbox.send(ControlInput::Peering {
+            peering,
+            reply: None,
+        });
     })
 }

@@ -9,6 +9,7 @@ use pinecone_engine::control::{Event, PeerSummary, Port, SendError};
 use pinecone_engine::wire::{Coords, PublicKey};
 
 use super::embedding::EmbeddingRequest;
+use super::limits::{PeerRefusal, PeerRefusals};
 use crate::io::DriverReport;
 use crate::peering::Peering;
 use crate::uri::{PeerUri, UriError};
@@ -16,8 +17,12 @@ use crate::uri::{PeerUri, UriError};
 /// One message for the control thread.
 #[derive(Debug)]
 pub(crate) enum ControlInput {
-    /// A peering whose handshake succeeded.
-    Peering(Peering),
+    /// A peering whose handshake succeeded, with where to answer whether
+    /// it was taken (for one the embedding program attached).
+    Peering {
+        peering: Peering,
+        reply: Option<Sender<Result<(), PeerRefusal>>>,
+    },
     /// A driver's report.
     Driver(DriverReport),
     /// A worker may have queued protocol frames or datagrams.
@@ -54,6 +59,8 @@ pub(crate) enum Request {
     },
     /// A request of an embedding program.
     Embedding(EmbeddingRequest),
+    /// Peerings refused at the limits so far.
+    Refusals(Sender<PeerRefusals>),
 }
 
 /// Wakes the control thread after a worker round, at most once until the

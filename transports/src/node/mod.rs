@@ -16,8 +16,10 @@ mod control;
 mod datagram;
 mod embedding;
 mod error;
+mod fair_queue;
 mod handle;
 mod inbox;
+mod limits;
 mod outbound;
 mod peerings;
 
@@ -25,3 +27,6 @@ pub use config::{IoDriver, NodeConfig};
 pub use datagram::Datagram;
 pub use error::NodeError;
 pub use handle::Node;
+pub use limits::{
+    raise_open_file_limit, PeerLimits, PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,
+};

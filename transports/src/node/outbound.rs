@@ -42,22 +42,25 @@ impl Control {
         let Some(record) = self.peerings.get_mut(id) else {
             return;
         };
-        if !record.attached || !record.backlog.is_empty() {
-            record.backlog.push_back(frame);
+        let held = if !record.attached || !record.backlog.is_empty() {
+            self.peerings.hold(id, frame)
         } else {
             match self.fabric.send_protocol(port, frame) {
-                Ok(()) | Err(ProtocolSendError::UnknownPort) => {}
-                Err(ProtocolSendError::QueueFull(frame)) => record.backlog.push_back(frame),
+                Ok(()) | Err(ProtocolSendError::UnknownPort) => None,
+                Err(ProtocolSendError::QueueFull(frame)) => self.peerings.hold(id, frame),
             }
-        }
-        if record.backlog.len() > MAX_BACKLOG {
+        };
+        if held.is_some_and(|held| held > MAX_BACKLOG) {
             self.close(id, "protocol frames piled up: the peer is not keeping up");
             self.router.remove_peer(port, io::now());
         }
     }
 
     fn flush_backlogs(&mut self) {
-        for (_, record) in self.peerings.iter_mut() {
+        for id in self.peerings.backlogged() {
+            let Some(record) = self.peerings.get_mut(id) else {
+                continue;
+            };
             if !record.attached {
                 continue;
             }
@@ -73,6 +76,9 @@ impl Control {
                         break;
                     }
                 }
+            }
+            if record.backlog.is_empty() {
+                self.peerings.drained(id);
             }
         }
     }

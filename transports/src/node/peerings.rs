@@ -1,10 +1,11 @@
 //! The control thread's record of each live peering: its port, its driver
 //! and the protocol frames waiting until its driver can take them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use pinecone_engine::control::Port;
 
+use super::limits::Counted;
 use crate::io::PeeringId;
 
 /// Protocol frames held back for one peering before it is closed as not
@@ -26,13 +27,19 @@ pub(crate) struct PeeringRecord {
     pub(crate) attached: bool,
     /// Protocol frames waiting for the driver, oldest first.
     pub(crate) backlog: VecDeque<Vec<u8>>,
+    /// What it counts against the peering limits.
+    pub(crate) counted: Counted,
 }
 
-/// The live peerings, by id and by port.
+/// The live peerings, by id and by port, with the peerings whose protocol
+/// frames are held back and how many each driver owns, so that no pass of
+/// the control thread needs to visit every peering.
 #[derive(Debug, Default)]
 pub(crate) struct Peerings {
     by_id: BTreeMap<PeeringId, PeeringRecord>,
     by_port: BTreeMap<Port, PeeringId>,
+    backlogged: BTreeSet<PeeringId>,
+    driver_load: Vec<usize>,
     next_id: u64,
 }
 
@@ -41,6 +48,12 @@ impl Peerings {
     pub(crate) fn insert(&mut self, record: PeeringRecord) -> PeeringId {
         let id = PeeringId(self.next_id);
         self.next_id += 1;
+        if self.driver_load.len() <= record.driver {
+            self.driver_load.resize(record.driver + 1, 0);
+        }
+        if let Some(load) = self.driver_load.get_mut(record.driver) {
+            *load += 1;
+        }
         self.by_port.insert(record.port, id);
         self.by_id.insert(id, record);
         id
@@ -62,12 +75,37 @@ impl Peerings {
         if self.by_port.get(&record.port) == Some(&id) {
             self.by_port.remove(&record.port);
         }
+        self.backlogged.remove(&id);
+        if let Some(load) = self.driver_load.get_mut(record.driver) {
+            *load -= 1;
+        }
         Some(record)
     }
 
-    /// Every live peering.
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (PeeringId, &mut PeeringRecord)> {
-        self.by_id.iter_mut().map(|(id, record)| (*id, record))
+    /// Holds `frame` back for the peering `id` until its driver can take
+    /// it; returns how many frames it holds, or `None` without a peering.
+    pub(crate) fn hold(&mut self, id: PeeringId, frame: Vec<u8>) -> Option<usize> {
+        let record = self.by_id.get_mut(&id)?;
+        record.backlog.push_back(frame);
+        self.backlogged.insert(id);
+        Some(record.backlog.len())
+    }
+
+    /// The peerings holding frames back.
+    pub(crate) fn backlogged(&self) -> Vec<PeeringId> {
+        self.backlogged.iter().copied().collect()
+    }
+
+    /// Notes that the peering `id` holds no frames back any more.
+    pub(crate) fn drained(&mut self, id: PeeringId) {
+        self.backlogged.remove(&id);
+    }
+
+    /// How many peerings each of `drivers` drivers owns.
+    pub(crate) fn per_driver(&self, drivers: usize) -> Vec<usize> {
+        (0..drivers)
+            .map(|driver| self.driver_load.get(driver).copied().unwrap_or(0))
+            .collect()
     }
 }
 
@@ -83,6 +121,10 @@ mod tests {
             is_static: false,
             attached: false,
             backlog: VecDeque::new(),
+            counted: Counted {
+                source: None,
+                key: pinecone_engine::wire::PublicKey([port as u8; 32]),
+            },
         }
     }
 

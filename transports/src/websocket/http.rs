@@ -151,8 +151,22 @@ fn header_has_token(request: &httparse::Request<'_, '_>, name: &str, token: &str
         .any(|item| item.trim().eq_ignore_ascii_case(token))
 }
 
-/// Accepts the upgrade.
-pub(crate) fn write_switching_protocols(stream: &mut TcpStream, key: &str) -> io::Result<()> {
+/// Bounds the next writes on `stream` by `deadline`; fails if it passed.
+fn write_before(stream: &TcpStream, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    stream.set_write_timeout(Some(left))
+}
+
+/// Accepts the upgrade, by `deadline`.
+pub(crate) fn write_switching_protocols(
+    stream: &mut TcpStream,
+    deadline: Instant,
+    key: &str,
+) -> io::Result<()> {
+    write_before(stream, deadline)?;
     let accept = derive_accept_key(key.as_bytes());
     write!(
         stream,
@@ -164,13 +178,17 @@ pub(crate) fn write_switching_protocols(stream: &mut TcpStream, key: &str) -> io
     stream.flush()
 }
 
-/// Writes a whole response with `body`, closing the exchange.
+/// Writes a whole response with `body` by `deadline` (a client that does
+/// not read cannot hold the connection past it), closing the exchange.
 pub(crate) fn write_response(
     stream: &mut TcpStream,
+    deadline: Instant,
     status: &str,
     content_type: &str,
     body: &[u8],
 ) -> io::Result<()> {
+    write_before(stream, deadline)?;
+    let mut body = body;
     write!(
         stream,
         "HTTP/1.1 {status}\r\n\
@@ -179,7 +197,15 @@ pub(crate) fn write_response(
          Connection: close\r\n\r\n",
         body.len()
     )?;
-    stream.write_all(body)?;
+    while !body.is_empty() {
+        write_before(stream, deadline)?;
+        match stream.write(body) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => body = &body[written..],
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
     stream.flush()
 }
 

@@ -1,16 +1,24 @@
 //! WebSocket peerings, carried as the reference does: each binary message
 //! carries stream bytes, and the receiving side concatenates the payloads.
 //!
-//! Once upgraded, a WebSocket is handed to a bridge thread that pumps bytes
-//! between it and one end of a Unix socket pair; the other end is the
-//! peering's stream, on which the handshake then runs.
+//! An accepted WebSocket keeps no thread: the handshake runs over a
+//! [`WebSocketStream`] (the TCP socket plus the client's framing state),
+//! which is then handed whole to an I/O driver that decodes the client's
+//! frames and frames what it writes itself ([`codec`]). A WebSocket we
+//! dial (`ws://`, `wss://`, a static peer the operator configured) is
+//! handed to a bridge thread that pumps bytes between it and one end of a
+//! Unix socket pair, as TLS and the client's masking are left to
+//! `tungstenite`; the other end is the peering's stream.
 
+mod accepted;
 mod bridge;
 mod client;
+pub(crate) mod codec;
 mod http;
 mod server;
 mod socket;
 
+pub use accepted::WebSocketStream;
 pub(crate) use bridge::bridge;
 pub(crate) use client::upgrade_client;
 pub(crate) use server::serve_connection;

@@ -5,27 +5,23 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use tracing::debug;
-use tungstenite::protocol::Role;
-use tungstenite::WebSocket;
 
-use super::bridge::bridge;
+use super::accepted::WebSocketStream;
 use super::http::{read_request, write_response, write_switching_protocols, Route};
-use super::socket::WsSocket;
-use super::websocket_config;
 use crate::peering::{PeerOrigin, PeerStream};
 use crate::transport::{ManholeFn, PeeringSink, Transport};
 
 /// Serves one accepted connection; a peering that completes its handshake
-/// goes to `sink`. The HTTP request must arrive within the handshake
-/// timeout, and the handshake then has the same time again.
+/// goes to `sink`. Everything (the request, the answer or upgrade, and the
+/// handshake) must be done by `deadline`.
 pub(crate) fn serve_connection(
     transport: &Transport,
     mut stream: TcpStream,
     origin: PeerOrigin,
+    deadline: Instant,
     sink: &PeeringSink,
     manhole: Option<&ManholeFn>,
 ) {
-    let deadline = Instant::now() + transport.config().handshake_timeout;
     let (route, leftover) = match read_request(&mut stream, deadline) {
         Ok(request) => request,
         Err(error) => {
@@ -33,33 +29,29 @@ pub(crate) fn serve_connection(
             return;
         }
     };
-    let (status, body) = match route {
-        Route::Upgrade { key } => return upgrade(transport, stream, &key, leftover, origin, sink),
+    let (status, content_type, body) = match route {
+        Route::Upgrade { key } => {
+            return upgrade(transport, stream, &key, leftover, origin, deadline, sink)
+        }
         Route::Manhole => match manhole {
-            Some(dump) => {
-                let body = dump();
-                let written =
-                    write_response(&mut stream, "200 OK", "application/json", body.as_bytes());
-                if let Err(error) = written {
-                    debug!(remote = %origin.uri, %error, "cannot write the manhole response");
-                }
-                return;
-            }
-            None => ("404 Not Found", "not found\n"),
+            Some(dump) => ("200 OK", "application/json", dump()),
+            None => ("404 Not Found", PLAIN, "not found\n".to_owned()),
         },
-        Route::NotFound => ("404 Not Found", "not found\n"),
-        Route::MethodNotAllowed => ("405 Method Not Allowed", "method not allowed\n"),
-        Route::BadUpgrade(reason) => ("400 Bad Request", reason),
+        Route::NotFound => ("404 Not Found", PLAIN, "not found\n".to_owned()),
+        Route::MethodNotAllowed => (
+            "405 Method Not Allowed",
+            PLAIN,
+            "method not allowed\n".to_owned(),
+        ),
+        Route::BadUpgrade(reason) => ("400 Bad Request", PLAIN, reason.to_owned()),
     };
-    if let Err(error) = write_response(
-        &mut stream,
-        status,
-        "text/plain; charset=utf-8",
-        body.as_bytes(),
-    ) {
+    if let Err(error) = write_response(&mut stream, deadline, status, content_type, body.as_bytes())
+    {
         debug!(remote = %origin.uri, %error, "cannot write an HTTP response");
     }
 }
+
+const PLAIN: &str = "text/plain; charset=utf-8";
 
 fn upgrade(
     transport: &Transport,
@@ -67,26 +59,16 @@ fn upgrade(
     key: &str,
     leftover: Vec<u8>,
     origin: PeerOrigin,
+    deadline: Instant,
     sink: &PeeringSink,
 ) {
-    if let Err(error) = write_switching_protocols(&mut stream, key) {
+    if let Err(error) = write_switching_protocols(&mut stream, deadline, key) {
         debug!(remote = %origin.uri, %error, "cannot accept the WebSocket upgrade");
         return;
     }
-    let websocket = WebSocket::from_partially_read(
-        WsSocket::Plain(stream),
-        leftover,
-        Role::Server,
-        Some(websocket_config()),
-    );
-    let local = match bridge(websocket, origin.uri.clone()) {
-        Ok(local) => local,
-        Err(error) => {
-            debug!(remote = %origin.uri, %error, "cannot bridge the WebSocket");
-            return;
-        }
-    };
-    if let Ok(peering) = transport.establish(PeerStream::Unix(local), origin) {
+    let websocket = WebSocketStream::new(stream, leftover);
+    let stream = PeerStream::WebSocket(Box::new(websocket));
+    if let Ok(peering) = transport.establish_before(stream, origin, deadline) {
         sink(peering);
     }
 }

@@ -2,7 +2,7 @@
 //! spellings.
 
 use clap::Parser;
-use pinecone_transports::IoDriver;
+use pinecone_transports::{Cidr, IoDriver};
 
 /// A Pinecone overlay routing node.
 #[derive(Debug, Parser)]
@@ -33,9 +33,48 @@ pub struct Args {
     pub secret_key: Option<[u8; 32]>,
 
     /// Serve the node's state as JSON at `/manhole` on the WebSocket
-    /// listener. Also accepted as `-manhole`.
+    /// listener, to loopback clients only (see `--manhole-anywhere`). Also
+    /// accepted as `-manhole`.
     #[arg(long)]
     pub manhole: bool,
+
+    /// Serve `/manhole` to any client that can reach the WebSocket
+    /// listener, not only to loopback ones. The dump shows every peering's
+    /// address and key: only for listeners that are not public.
+    #[arg(long, requires = "manhole")]
+    pub manhole_anywhere: bool,
+
+    /// Most peerings in total (default: the open-file limit, raised to its
+    /// hard limit at start, less 512 descriptors kept for other uses).
+    /// Static peers from `--connect` are counted but never refused.
+    #[arg(long, value_name = "N")]
+    pub max_peers: Option<usize>,
+
+    /// Most peerings from one source address (an IPv4 address or an IPv6
+    /// /64).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_peers_per_source: usize,
+
+    /// Most peerings with one peer key.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_peers_per_key: usize,
+
+    /// Most inbound connections in their setup (HTTP upgrade and
+    /// handshake) at once, across all listeners; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_pending_handshakes: usize,
+
+    /// Most inbound connections in their setup at once from one source
+    /// address (an IPv4 address or an IPv6 /64), so that one host cannot
+    /// take every place.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_pending_per_source: usize,
+
+    /// Close connections from this address range at once (CIDR, e.g.
+    /// `203.0.113.0/24` or `2001:db8::/32`; a bare address is one host).
+    /// Repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub deny: Vec<Cidr>,
 
     /// Forwarding worker threads (default: one per core).
     #[arg(long, value_name = "N")]
@@ -165,6 +204,45 @@ mod tests {
         assert!(args.manhole);
         assert_eq!(args.workers, Some(3));
         assert_eq!(args.io, IoDriver::Uring);
+        assert_eq!(args.max_peers, None);
+        assert!(args.max_pending_per_source < args.max_pending_handshakes);
+    }
+
+    #[test]
+    fn parses_limits_and_deny_ranges() {
+        let args = Args::try_parse_from(strings(&[
+            "pinecone",
+            "--max-peers",
+            "100",
+            "--max-peers-per-source",
+            "3",
+            "--max-peers-per-key",
+            "2",
+            "--max-pending-handshakes",
+            "50",
+            "--max-pending-per-source",
+            "4",
+            "--deny",
+            "127.0.0.2",
+            "--deny",
+            "2001:db8::/32",
+            "--manhole",
+            "--manhole-anywhere",
+        ]))
+        .expect("parses");
+        assert_eq!(args.max_peers, Some(100));
+        assert_eq!((args.max_peers_per_source, args.max_peers_per_key), (3, 2));
+        assert_eq!(
+            (args.max_pending_handshakes, args.max_pending_per_source),
+            (50, 4)
+        );
+        assert_eq!(args.deny.len(), 2);
+        assert!(args.manhole_anywhere);
+        assert!(Args::try_parse_from(strings(&["pinecone", "--deny", "10.0.0.0/40"])).is_err());
+        assert!(
+            Args::try_parse_from(strings(&["pinecone", "--manhole-anywhere"])).is_err(),
+            "needs --manhole"
+        );
     }
 
     #[test]

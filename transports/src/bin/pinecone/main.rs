@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use pinecone_transports::{Node, NodeConfig};
+use pinecone_transports::{raise_open_file_limit, Node, NodeConfig, PeerLimits};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{error, info};
@@ -39,11 +39,31 @@ fn run(args: Args) -> Result<(), String> {
     // lost.
     let mut signals =
         Signals::new([SIGINT, SIGTERM]).map_err(|e| format!("cannot handle signals: {e}"))?;
+    let files = raise_open_file_limit();
     let mut config = NodeConfig {
         io: args.io,
         ..NodeConfig::default()
     };
     config.forward.workers = args.workers.unwrap_or(0);
+    config.limits = PeerLimits {
+        max_peers: args.max_peers.unwrap_or(config.limits.max_peers),
+        max_per_source: args.max_peers_per_source,
+        max_per_key: args.max_peers_per_key,
+    };
+    config.transport.max_pending_handshakes = args.max_pending_handshakes;
+    config.transport.max_pending_per_source = args.max_pending_per_source;
+    config.transport.deny = args.deny.clone();
+    config.transport.manhole_anywhere = args.manhole_anywhere;
+    info!(
+        open_files = ?files,
+        max_peers = config.limits.max_peers,
+        max_peers_per_source = config.limits.max_per_source,
+        max_peers_per_key = config.limits.max_per_key,
+        max_pending_handshakes = config.transport.max_pending_handshakes,
+        max_pending_per_source = config.transport.max_pending_per_source,
+        denied_ranges = config.transport.deny.len(),
+        "limits"
+    );
     let node = match args.secret_key {
         Some(seed) => Node::start(seed, config),
         None => Node::random(config),
