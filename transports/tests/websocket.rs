@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{channel_sink, exchange, key, pattern, transport, PATIENCE};
+use common::{channel_sink, key, pattern, transport, PATIENCE};
 use ed25519_dalek::SigningKey;
 use pinecone_engine::wire::{Handshake, PublicKey, HANDSHAKE_LEN};
 use pinecone_transports::{ManholeFn, PeerStream, PeerType, PeerUri, Peering};
