@@ -196,9 +196,11 @@ const char *pinecone_last_error(void);
  Peers over `fd`, a connected TCP or Unix stream socket, with the
  medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
  none). Runs the handshake first, blocking until it completes or fails
- (within the handshake deadline, a few seconds). Returns 0 once the
- peering is up, or -1 on failure: not a connected stream socket, a bad
- peer type, a failed handshake, the node shut down.
+ (within the handshake deadline, a few seconds), or until the node is
+ shut down, which ends a running handshake by shutting the socket down.
+ Returns 0 once the peering is up, or -1 on failure: not a connected
+ stream socket, a bad peer type, a failed handshake, the node shut
+ down.
 
  Ownership: on success the node owns `fd` (it is closed, and the node
  keeps its own descriptor for the socket): the caller must not use or
@@ -292,11 +294,20 @@ int64_t pinecone_node_disconnect_port(pinecone_node *node, uint64_t port);
 int64_t pinecone_node_disconnect_zone(pinecone_node *node, const char *zone);
 
 /*
- Shuts the node down and releases it. Receivers blocked in
- `pinecone_node_recv` on it wake up and fail; calls already running on
- other threads return before this does, and so does a running event
- callback, which is never called again. NULL does nothing. Called from
- the node's own event callback it records an error and does nothing.
+ Shuts the node down (as `pinecone_node_shutdown`), waits until no
+ call on it is running any more, and releases it. Calls blocked on it
+ on other threads, such as `pinecone_node_recv`, are woken by the
+ shutdown and fail; this returns once they have returned, and so has a
+ running event callback, which is never called again. NULL does
+ nothing. Called from the node's own event callback it records an error
+ and does nothing.
+
+ The safe order to end a node that other threads use: call
+ `pinecone_node_shutdown`, which wakes them all; let those threads see
+ their calls fail and join them; then call `pinecone_node_free`. Freeing
+ while another thread is still inside a call is safe too (this waits
+ for it), but no call may start once this has begun, which only joining
+ the threads first can promise.
 
  # Safety
 
@@ -423,16 +434,26 @@ int pinecone_node_send(pinecone_node *node, const uint8_t *dest32, const uint8_t
 /*
  Sets the function called for each event of the node from now on,
  replacing any set before; NULL removes it. `user_data` is passed to
- every call as is. Returns 0, or -1 on failure.
+ every call as is. Replacing or removing a callback that is running
+ waits for it to return. Returns 0, or -1 on failure: `node` NULL, the
+ node shut down (also when shutdown began while this waited for a
+ running callback: the new one is then never called), or a call from
+ the node's own event callback.
 
  Threading: the callback runs on one thread the library starts for the
  node, one event at a time, in the order the events happened; it should
  return promptly, as events wait for it (new ones are dropped while a
- few thousand are already waiting). It may call any function on the node except this
- one, `pinecone_node_shutdown` and `pinecone_node_free`, which fail
- there. Once this function or `pinecone_node_free` returns, the callback
- set before is not running and is never called again, so its
- `user_data` may be released.
+ few thousand are already waiting). It may call any function on the
+ node except this one, `pinecone_node_shutdown` and
+ `pinecone_node_free`, which fail there; calls on the node that wait
+ (such as `pinecone_node_recv`, or `pinecone_conduit_read` on one of
+ its conduits) are woken by the node's shutdown, so they never hold
+ shutdown up. What shutdown cannot wake is the callback waiting for
+ something else, above all for the thread that shuts the node down or
+ frees it: that thread waits for the callback to return. Once this
+ function, `pinecone_node_shutdown` or `pinecone_node_free` returns,
+ the callback set before is not running and is never called again, so
+ its `user_data` may be released.
 
  # Safety
 
@@ -444,13 +465,25 @@ int pinecone_node_set_event_callback(pinecone_node *node,
                                      void *user_data);
 
 /*
- Shuts the node down without releasing the handle: it stops listening,
- dialling and peering, receivers blocked in `pinecone_node_recv` wake up
- and fail, the event callback is removed, and every later call on it
- fails, until `pinecone_node_free` releases it. Lets one thread wake
- another's blocked receive before freeing. Returns 0 (also when it was
- already shut down), or -1 on failure: `node` NULL, or a call from the
- node's own event callback.
+ Shuts the node down without releasing the handle, in this order:
+ every later call on it fails and the event callback is called no more;
+ calls blocked on it are woken and fail (receivers in
+ `pinecone_node_recv`, handshakes in `pinecone_node_attach_fd`), every
+ listener and peering closes (readers of its conduits see the end:
+ `pinecone_conduit_read` returns 0), the node stops; then this waits for
+ an event callback still running, which the above has woken if it was
+ blocked in a call on the node, and stops the event thread. Once this
+ returns, the callback is never called again. Waking blocked calls
+ does not wait for them to return: `pinecone_node_free` does.
+
+ The safe order to end a node that other threads use: shut it down with
+ this, join the threads that call it (their calls now fail at once),
+ then `pinecone_node_free`.
+
+ Returns 0 once the node is stopped (also when it was already shut
+ down, or when another thread is shutting it down: then once that has
+ finished), or -1 on failure: `node` NULL, or a call from the node's
+ own event callback, which it would wait for.
 
  # Safety
 

@@ -61,9 +61,11 @@ fn stream_of(fd: c_int) -> Result<(PeerStream, String), Failure> {
 /// Peers over `fd`, a connected TCP or Unix stream socket, with the
 /// medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
 /// none). Runs the handshake first, blocking until it completes or fails
-/// (within the handshake deadline, a few seconds). Returns 0 once the
-/// peering is up, or -1 on failure: not a connected stream socket, a bad
-/// peer type, a failed handshake, the node shut down.
+/// (within the handshake deadline, a few seconds), or until the node is
+/// shut down, which ends a running handshake by shutting the socket down.
+/// Returns 0 once the peering is up, or -1 on failure: not a connected
+/// stream socket, a bad peer type, a failed handshake, the node shut
+/// down.
 ///
 /// Ownership: on success the node owns `fd` (it is closed, and the node
 /// keeps its own descriptor for the socket): the caller must not use or
@@ -95,7 +97,11 @@ pub unsafe extern "C" fn pinecone_node_attach_fd(
             uri,
             outbound: false,
         };
-        call.node().attach(stream, origin)?;
+        // Registered so that shutting the node down ends the handshake.
+        let handshake = call.handshakes().add(&stream)?;
+        let attached = call.node().attach(stream, origin);
+        call.handshakes().remove(handshake);
+        attached?;
         // SAFETY: the caller owns `fd` and hands it over on success; the
         // node peers over its own duplicate.
         drop(unsafe { OwnedFd::from_raw_fd(fd) });

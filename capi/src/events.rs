@@ -1,16 +1,14 @@
 //! The event callback: what happens in the node (peers, tree, paths,
 //! broadcasts), told to the embedding program on a thread of its own.
 
-use std::ffi::{c_char, c_int, c_void, CString};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread::{self, ThreadId};
+use std::ffi::{c_char, c_int, c_void};
 
 use pinecone_engine::control::Event;
 use pinecone_engine::wire::PublicKey;
-use pinecone_transports::Node;
 use serde_json::{json, Value};
 
-use crate::boundary::{run, Failure};
+use crate::boundary::run;
+use crate::event_hub::Callback;
 use crate::handle::{enter, PineconeNode};
 
 /// A peering was attached: `port` is its port, `key` the peer's key.
@@ -58,94 +56,8 @@ pub struct PineconeEvent {
 pub type PineconeEventFn =
     Option<unsafe extern "C" fn(event: *const PineconeEvent, user_data: *mut c_void)>;
 
-/// A callback and its user data.
-struct Callback {
-    function: unsafe extern "C" fn(*const PineconeEvent, *mut c_void),
-    user_data: *mut c_void,
-}
-
-// SAFETY: whoever sets the callback promises that it and its user data may
-// be used from the event thread.
-unsafe impl Send for Callback {}
-
-/// The callback of one node and the thread that calls it.
-#[derive(Default)]
-pub(crate) struct EventHub {
-    /// The callback; held locked while it runs, so that replacing it waits
-    /// for a running call.
-    slot: Arc<Mutex<Option<Callback>>>,
-    /// The event thread, once started.
-    thread: OnceLock<ThreadId>,
-    /// Taken while starting the event thread.
-    starting: Mutex<()>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl EventHub {
-    /// Fails on this node's event thread, where waiting for the callback
-    /// would wait for itself.
-    pub(crate) fn refuse_on_event_thread(&self) -> Result<(), Failure> {
-        if self.thread.get() == Some(&thread::current().id()) {
-            return Err(Failure(
-                "not allowed from the node's own event callback".to_owned(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Removes the callback, waiting for it if it is running.
-    pub(crate) fn clear(&self) {
-        *lock(&self.slot) = None;
-    }
-
-    /// Sets or (with `None`) removes the callback, starting the event
-    /// thread on first use.
-    fn set(&self, node: &Node, callback: Option<Callback>) -> Result<(), Failure> {
-        self.refuse_on_event_thread()?;
-        if callback.is_some() && self.thread.get().is_none() {
-            let _starting = lock(&self.starting);
-            if self.thread.get().is_none() {
-                let events = node.subscribe()?;
-                let slot = Arc::clone(&self.slot);
-                let thread = thread::Builder::new()
-                    .name("pinecone-events".to_owned())
-                    .spawn(move || {
-                        for event in events.iter() {
-                            dispatch(&slot, &event);
-                        }
-                    })?;
-                let _ = self.thread.set(thread.thread().id());
-            }
-        }
-        *lock(&self.slot) = callback;
-        Ok(())
-    }
-}
-
-/// Calls the callback, if there is one, with `event`.
-fn dispatch(slot: &Mutex<Option<Callback>>, event: &Event) {
-    let (kind, port, key, details) = describe(event);
-    let json = CString::new(details.to_string()).unwrap_or_default();
-    let event = PineconeEvent {
-        kind,
-        port,
-        key: key.map_or([0; 32], |key| key.0),
-        json: json.as_ptr(),
-    };
-    let callback = lock(slot);
-    if let Some(callback) = callback.as_ref() {
-        // SAFETY: whoever set the callback promises it may be called with
-        // its user data from this thread; `event` and `json` outlive the
-        // call.
-        unsafe { (callback.function)(&event, callback.user_data) };
-    }
-}
-
 /// An event's kind, port, key and JSON.
-fn describe(event: &Event) -> (u32, u64, Option<PublicKey>, Value) {
+pub(crate) fn describe(event: &Event) -> (u32, u64, Option<PublicKey>, Value) {
     let hex = |key: &PublicKey| key.to_string();
     match event {
         Event::PeerAdded { port, key } => (
@@ -209,16 +121,26 @@ fn describe(event: &Event) -> (u32, u64, Option<PublicKey>, Value) {
 
 /// Sets the function called for each event of the node from now on,
 /// replacing any set before; NULL removes it. `user_data` is passed to
-/// every call as is. Returns 0, or -1 on failure.
+/// every call as is. Replacing or removing a callback that is running
+/// waits for it to return. Returns 0, or -1 on failure: `node` NULL, the
+/// node shut down (also when shutdown began while this waited for a
+/// running callback: the new one is then never called), or a call from
+/// the node's own event callback.
 ///
 /// Threading: the callback runs on one thread the library starts for the
 /// node, one event at a time, in the order the events happened; it should
 /// return promptly, as events wait for it (new ones are dropped while a
-/// few thousand are already waiting). It may call any function on the node except this
-/// one, `pinecone_node_shutdown` and `pinecone_node_free`, which fail
-/// there. Once this function or `pinecone_node_free` returns, the callback
-/// set before is not running and is never called again, so its
-/// `user_data` may be released.
+/// few thousand are already waiting). It may call any function on the
+/// node except this one, `pinecone_node_shutdown` and
+/// `pinecone_node_free`, which fail there; calls on the node that wait
+/// (such as `pinecone_node_recv`, or `pinecone_conduit_read` on one of
+/// its conduits) are woken by the node's shutdown, so they never hold
+/// shutdown up. What shutdown cannot wake is the callback waiting for
+/// something else, above all for the thread that shuts the node down or
+/// frees it: that thread waits for the callback to return. Once this
+/// function, `pinecone_node_shutdown` or `pinecone_node_free` returns,
+/// the callback set before is not running and is never called again, so
+/// its `user_data` may be released.
 ///
 /// # Safety
 ///

@@ -89,15 +89,34 @@ pub(crate) unsafe fn enter<'a, T: Gated>(
     pointer: *const T,
     what: &str,
 ) -> Result<Entered<'a, T>, Failure> {
+    // SAFETY: as promised by the caller.
+    let call = unsafe { enter_even_if_shut(pointer, what) }?;
+    if call.gate().is_closing() {
+        return Err(Failure(T::SHUT.to_owned()));
+    }
+    Ok(call)
+}
+
+/// Starts a call on the handle at `pointer`, named `what` in failures,
+/// also when it is shut: for the calls that shut it, which the function
+/// releasing it must wait for too. Fails only when it is NULL.
+///
+/// # Safety
+///
+/// `pointer` is NULL or points to a live handle that is not released while
+/// a call on it is counted.
+pub(crate) unsafe fn enter_even_if_shut<'a, T: Gated>(
+    pointer: *const T,
+    what: &str,
+) -> Result<Entered<'a, T>, Failure> {
     non_null(pointer, what)?;
     // SAFETY: not NULL (checked above); the caller promises a live handle,
     // which is not released while this call is counted.
     let handle = unsafe { &*pointer };
-    let gate = handle.gate();
-    *gate.calls.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-    let call = Entered { handle };
-    if gate.is_closing() {
-        return Err(Failure(T::SHUT.to_owned()));
-    }
-    Ok(call)
+    *handle
+        .gate()
+        .calls
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) += 1;
+    Ok(Entered { handle })
 }

@@ -1,12 +1,12 @@
 //! The object behind a `pinecone_node *`: the node plus what the C ABI
 //! keeps beside it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pinecone_transports::Node;
 
 use crate::boundary::Failure;
-use crate::events::EventHub;
+use crate::event_hub::EventHub;
 use crate::gate::{self, CallGate, Entered, Gated};
 use crate::handshakes::PendingHandshakes;
 use crate::held::HeldDatagrams;
@@ -19,6 +19,8 @@ pub struct PineconeNode {
     held: HeldDatagrams,
     events: EventHub,
     handshakes: Arc<PendingHandshakes>,
+    /// Held by a shutdown from start to end.
+    stopping: Mutex<()>,
 }
 
 impl Gated for PineconeNode {
@@ -41,6 +43,7 @@ impl PineconeNode {
             held: HeldDatagrams::default(),
             events: EventHub::default(),
             handshakes: Arc::default(),
+            stopping: Mutex::new(()),
         }
     }
 
@@ -69,16 +72,24 @@ impl PineconeNode {
         self.gate.is_closing()
     }
 
-    /// Makes every later call fail, removes the event callback (waiting
-    /// for one running now), shuts the node down, which wakes every
-    /// blocked receiver, and ends the handshakes of conduits. Refused on the node's own event thread, where
-    /// waiting for the callback would wait for itself.
+    /// Shuts down, in the order that lets every blocked call return:
+    /// makes every later call fail and stops calling the event callback,
+    /// ends the handshakes still running (waking conduit readers and
+    /// attaching calls), stops the node (waking every blocked receiver and
+    /// ending every peering, so conduit readers see the end), and only then
+    /// waits for a running callback, which no call on the node holds up
+    /// any more, and joins the event thread. Shutdowns on several threads
+    /// run one at a time, so each returns with the node stopped. Refused
+    /// on the node's own event thread, where waiting for the callback would
+    /// wait for itself.
     pub(crate) fn shutdown(&self) -> Result<(), Failure> {
         self.events.refuse_on_event_thread()?;
+        let _one_at_a_time = self.stopping.lock().unwrap_or_else(PoisonError::into_inner);
         self.gate.shut();
-        self.events.clear();
-        self.node.shutdown();
+        self.events.close();
         self.handshakes.end_all();
+        self.node.shutdown();
+        self.events.stop();
         Ok(())
     }
 
@@ -101,4 +112,17 @@ impl PineconeNode {
 pub(crate) unsafe fn enter<'a>(pointer: *const PineconeNode) -> Result<Call<'a>, Failure> {
     // SAFETY: as promised by the caller.
     unsafe { gate::enter(pointer, "node") }
+}
+
+/// Starts a call on the node handle at `pointer` also when it is shut
+/// down, for shutting it down; fails only when it is NULL.
+///
+/// # Safety
+///
+/// As for [`enter`].
+pub(crate) unsafe fn enter_to_shut_down<'a>(
+    pointer: *const PineconeNode,
+) -> Result<Call<'a>, Failure> {
+    // SAFETY: as promised by the caller.
+    unsafe { gate::enter_even_if_shut(pointer, "node") }
 }

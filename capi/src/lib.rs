@@ -12,6 +12,11 @@
 //! * Any function may be called from any thread, at the same time as any
 //!   other; a receiver blocked in [`pinecone_node_recv`] never holds up a
 //!   sender.
+//! * Ending a node never deadlocks on calls blocked in it: shutting it
+//!   down wakes them (and an event callback blocked in a call on it)
+//!   before it waits for anything. The safe order when other threads use
+//!   the node: [`pinecone_node_shutdown`], join those threads (their calls
+//!   now fail at once), then [`pinecone_node_free`].
 //! * Functions returning `int` answer 0 on success and -1 on failure;
 //!   [`pinecone_node_recv`] and [`pinecone_conduit_read`] also answer -2
 //!   when they timed out. A function returning a pointer answers NULL on
@@ -35,6 +40,7 @@ mod conduit;
 mod datagrams;
 mod disconnect;
 mod error;
+mod event_hub;
 mod events;
 mod gate;
 mod handle;

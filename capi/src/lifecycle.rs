@@ -4,8 +4,8 @@ use std::ffi::{c_char, c_int};
 
 use pinecone_transports::{Node, NodeConfig};
 
-use crate::boundary::{non_null, read_32, run, write_32};
-use crate::handle::{enter, PineconeNode};
+use crate::boundary::{read_32, run, write_32};
+use crate::handle::{enter, enter_to_shut_down, PineconeNode};
 
 /// Starts a node. Its ed25519 key comes from the 32-byte `seed32`, or is
 /// random when `seed32` is NULL. The node has no listeners and no peers
@@ -28,11 +28,20 @@ pub unsafe extern "C" fn pinecone_node_new(seed32: *const u8) -> *mut PineconeNo
     })
 }
 
-/// Shuts the node down and releases it. Receivers blocked in
-/// `pinecone_node_recv` on it wake up and fail; calls already running on
-/// other threads return before this does, and so does a running event
-/// callback, which is never called again. NULL does nothing. Called from
-/// the node's own event callback it records an error and does nothing.
+/// Shuts the node down (as `pinecone_node_shutdown`), waits until no
+/// call on it is running any more, and releases it. Calls blocked on it
+/// on other threads, such as `pinecone_node_recv`, are woken by the
+/// shutdown and fail; this returns once they have returned, and so has a
+/// running event callback, which is never called again. NULL does
+/// nothing. Called from the node's own event callback it records an error
+/// and does nothing.
+///
+/// The safe order to end a node that other threads use: call
+/// `pinecone_node_shutdown`, which wakes them all; let those threads see
+/// their calls fail and join them; then call `pinecone_node_free`. Freeing
+/// while another thread is still inside a call is safe too (this waits
+/// for it), but no call may start once this has begun, which only joining
+/// the threads first can promise.
 ///
 /// # Safety
 ///
@@ -55,13 +64,25 @@ pub unsafe extern "C" fn pinecone_node_free(node: *mut PineconeNode) {
     })
 }
 
-/// Shuts the node down without releasing the handle: it stops listening,
-/// dialling and peering, receivers blocked in `pinecone_node_recv` wake up
-/// and fail, the event callback is removed, and every later call on it
-/// fails, until `pinecone_node_free` releases it. Lets one thread wake
-/// another's blocked receive before freeing. Returns 0 (also when it was
-/// already shut down), or -1 on failure: `node` NULL, or a call from the
-/// node's own event callback.
+/// Shuts the node down without releasing the handle, in this order:
+/// every later call on it fails and the event callback is called no more;
+/// calls blocked on it are woken and fail (receivers in
+/// `pinecone_node_recv`, handshakes in `pinecone_node_attach_fd`), every
+/// listener and peering closes (readers of its conduits see the end:
+/// `pinecone_conduit_read` returns 0), the node stops; then this waits for
+/// an event callback still running, which the above has woken if it was
+/// blocked in a call on the node, and stops the event thread. Once this
+/// returns, the callback is never called again. Waking blocked calls
+/// does not wait for them to return: `pinecone_node_free` does.
+///
+/// The safe order to end a node that other threads use: shut it down with
+/// this, join the threads that call it (their calls now fail at once),
+/// then `pinecone_node_free`.
+///
+/// Returns 0 once the node is stopped (also when it was already shut
+/// down, or when another thread is shutting it down: then once that has
+/// finished), or -1 on failure: `node` NULL, or a call from the node's
+/// own event callback, which it would wait for.
 ///
 /// # Safety
 ///
@@ -69,12 +90,10 @@ pub unsafe extern "C" fn pinecone_node_free(node: *mut PineconeNode) {
 #[no_mangle]
 pub unsafe extern "C" fn pinecone_node_shutdown(node: *mut PineconeNode) -> c_int {
     run(-1, || {
-        non_null(node, "node")?;
-        // SAFETY: the caller promises a live handle. Entering fails only
-        // when it is already shut down, which is what was asked.
-        if let Ok(call) = unsafe { enter(node) } {
-            call.shutdown()?;
-        }
+        // SAFETY: the caller promises NULL or a live handle; counted as a
+        // call, so that `free` waits for it.
+        let call = unsafe { enter_to_shut_down(node) }?;
+        call.shutdown()?;
         Ok(0)
     })
 }
