@@ -43,6 +43,13 @@ const PASS_BUDGET: Duration = Duration::from_millis(5);
 /// Inputs (requests, peerings, reports) taken between two service passes.
 const INPUTS_PER_PASS: usize = 1_024;
 
+/// The least time between two runs of the router's timers. Its timers are
+/// seconds long (keepalives after 3 s, dead peers after 5 s, a SNEK tick
+/// every second), and with thousands of peerings one of them is due almost
+/// every millisecond: running them in batches keeps each run's cost (a
+/// look at every peering) from being paid a thousand times a second.
+const TIMER_GRANULARITY: Duration = Duration::from_millis(20);
+
 /// How often the router hears when each peering last moved bytes: often
 /// enough for its keepalive and dead-peer timers (3 s and 5 s), rarely
 /// enough that thousands of peerings cost little.
@@ -72,6 +79,10 @@ pub(crate) struct Control {
     pub(crate) frames: FairQueue,
     /// When the router last heard of the peerings' activity.
     pub(crate) activity_noted: Option<Instant>,
+    /// When the router's next timer is due, as of the last pass.
+    pub(crate) next_timer: Option<Millis>,
+    /// When the router's timers last ran.
+    pub(crate) timers_ran: Option<Instant>,
 }
 
 impl Control {
@@ -86,9 +97,9 @@ impl Control {
         loop {
             let now = io::now();
             let mut wait = self
-                .router
-                .poll_timeout()
+                .next_timer
                 .map_or(MAX_SLEEP, |at| at.saturating_since(now))
+                .max(self.timer_holdoff())
                 .min(MAX_SLEEP);
             if woken {
                 wait = wait.min(MIN_WAKE_GAP.saturating_sub(last_service.elapsed()));
@@ -358,11 +369,20 @@ impl Control {
             self.note_activity();
             self.activity_noted = Some(Instant::now());
         }
-        if self.router.poll_timeout().is_some_and(|at| now >= at) {
+        let due = self.next_timer.is_none_or(|at| now >= at);
+        if due && self.timer_holdoff().is_zero() {
             self.router.handle_timeout(now);
+            self.timers_ran = Some(Instant::now());
         }
         self.carry_out();
+        self.next_timer = self.router.poll_timeout();
         !self.frames.is_empty()
+    }
+
+    /// How long until the router's timers may run again.
+    fn timer_holdoff(&self) -> Duration {
+        self.timers_ran
+            .map_or(Duration::ZERO, |at| TIMER_GRANULARITY.saturating_sub(at.elapsed()))
     }
 
     /// Tells the router when each peering last moved bytes.

@@ -121,6 +121,7 @@ impl Node {
         let (deliveries_tx, deliveries) =
             crossbeam_channel::bounded(config.forward.delivery_queue_len.max(1));
         let node_fabric = Arc::clone(&fabric);
+        let next_timer = router.poll_timeout();
         let control = Control {
             router,
             fabric,
@@ -136,6 +137,8 @@ impl Node {
             established,
             frames: FairQueue::default(),
             activity_noted: None,
+            next_timer,
+            timers_ran: None,
         };
         let thread = thread::Builder::new()
             .name("pinecone-control".to_owned())
