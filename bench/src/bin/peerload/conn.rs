@@ -385,3 +385,217 @@ fn unix_millis() -> u64 {
             u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{SocketAddr, TcpListener, TcpStream as StdStream};
+    use std::thread::{self, JoinHandle};
+    use std::time::Duration;
+
+    use mio::{Events, Interest, Poll, Token};
+    use pinecone_engine::wire::{AnnouncementFrame, AnnouncementRepr, Deframer, RootPayload};
+
+    use crate::dial::start_connect;
+
+    /// A one-connection stand-in for the daemon, running `script` on the
+    /// accepted stream.
+    fn fake_daemon(
+        script: impl FnOnce(StdStream) + Send + 'static,
+    ) -> (SocketAddr, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+        let address = listener.local_addr().expect("address");
+        let thread = thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            script(stream);
+        });
+        (address, thread)
+    }
+
+    fn daemon_key() -> SigningKey {
+        SigningKey::from_bytes(&[0xd0; 32])
+    }
+
+    /// Reads our handshake off the stream.
+    fn read_handshake(stream: &mut StdStream) -> Handshake {
+        let mut ours = [0u8; HANDSHAKE_LEN];
+        stream.read_exact(&mut ours).expect("our handshake");
+        Handshake::from_bytes(&ours).expect("104 bytes")
+    }
+
+    /// A connection to `address` with `role` and a handshake deadline
+    /// `patience` from now, registered with a new poller.
+    fn open(role: Role, address: SocketAddr, patience: Duration) -> (Conn, Poll) {
+        let poll = Poll::new().expect("poll");
+        let now = Instant::now();
+        let stream = start_connect(address, None).expect("connect");
+        let mut conn = Conn::new(
+            role,
+            stream,
+            &SigningKey::from_bytes(&[0x11; 32]),
+            now,
+            now + patience,
+        );
+        poll.registry()
+            .register(
+                conn.stream_mut(),
+                Token(0),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .expect("register");
+        (conn, poll)
+    }
+
+    /// Drives `conn` until `done` says so or it ends; fails after 5 s.
+    fn drive(conn: &mut Conn, poll: &mut Poll, done: impl Fn(&Conn) -> bool) -> Result<(), Ending> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut events = Events::with_capacity(8);
+        let mut scratch = vec![0u8; 4096];
+        while !done(conn) {
+            assert!(Instant::now() < deadline, "nothing happened in time");
+            poll.poll(&mut events, Some(Duration::from_millis(20)))
+                .expect("poll");
+            if !events.is_empty() {
+                conn.on_ready(&mut scratch, Instant::now())?;
+            }
+            conn.on_tick(Instant::now())?;
+            if conn.flooder.is_some() && conn.is_established() {
+                conn.on_turn(Instant::now())?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_daemon_closing_before_its_handshake_is_counted_as_closed() {
+        let (address, daemon) = fake_daemon(|mut stream| {
+            read_handshake(&mut stream);
+        });
+        let (mut conn, mut poll) = open(Role::Load, address, Duration::from_secs(5));
+        let ended = drive(&mut conn, &mut poll, |_| false).expect_err("ends");
+        assert_eq!(ended, Ending::ClosedBeforeHandshake);
+        assert_eq!(ended.label(), "closed");
+        assert!(!conn.take_new_acceptance());
+        daemon.join().expect("daemon");
+    }
+
+    #[test]
+    fn a_handshake_that_does_not_verify_is_refused() {
+        let (address, daemon) = fake_daemon(|mut stream| {
+            read_handshake(&mut stream);
+            let mut forged = *Handshake::new(&daemon_key()).as_bytes();
+            forged[50] ^= 1;
+            stream.write_all(&forged).expect("write");
+            thread::sleep(Duration::from_millis(200));
+        });
+        let (mut conn, mut poll) = open(Role::Load, address, Duration::from_secs(5));
+        let ended = drive(&mut conn, &mut poll, |_| false).expect_err("ends");
+        assert_eq!(ended, Ending::BadHandshake);
+        daemon.join().expect("daemon");
+    }
+
+    #[test]
+    fn a_silent_daemon_runs_out_the_handshake_deadline() {
+        let (address, daemon) = fake_daemon(|mut stream| {
+            read_handshake(&mut stream);
+            thread::sleep(Duration::from_millis(500));
+        });
+        let (mut conn, mut poll) = open(Role::Load, address, Duration::from_millis(200));
+        let ended = drive(&mut conn, &mut poll, |_| false).expect_err("ends");
+        assert_eq!(ended, Ending::HandshakeTimedOut);
+        daemon.join().expect("daemon");
+    }
+
+    #[test]
+    fn an_accepted_peering_reads_frames_until_the_daemon_closes_it() {
+        let (address, daemon) = fake_daemon(|mut stream| {
+            let ours = read_handshake(&mut stream);
+            assert!(ours.verify(&PublicKey::of(&daemon_key())).is_ok());
+            stream
+                .write_all(Handshake::new(&daemon_key()).as_bytes())
+                .expect("handshake");
+            thread::sleep(Duration::from_millis(300));
+            stream.write_all(&keepalive()).expect("keepalive");
+            thread::sleep(Duration::from_millis(100));
+        });
+        let (mut conn, mut poll) = open(Role::Load, address, Duration::from_secs(5));
+        drive(&mut conn, &mut poll, Conn::is_established).expect("accepted");
+        assert!(conn.take_new_acceptance());
+        assert!(!conn.take_new_acceptance(), "reported once");
+        let established = Instant::now();
+        let ended = drive(&mut conn, &mut poll, |_| false).expect_err("ends");
+        assert_eq!(ended, Ending::ClosedAfterHandshake);
+        // The keepalive came about 300 ms after the handshake, then
+        // silence until the close about 100 ms later.
+        let gap = conn.largest_gap_until(established);
+        assert!(
+            gap >= Duration::from_millis(250) && gap < Duration::from_secs(2),
+            "{gap:?}"
+        );
+        daemon.join().expect("daemon");
+    }
+
+    #[test]
+    fn a_daemon_sending_garbage_after_the_handshake_is_cut_off() {
+        let (address, daemon) = fake_daemon(|mut stream| {
+            read_handshake(&mut stream);
+            stream
+                .write_all(Handshake::new(&daemon_key()).as_bytes())
+                .expect("handshake");
+            stream.write_all(b"not a frame").expect("garbage");
+            thread::sleep(Duration::from_millis(200));
+        });
+        let (mut conn, mut poll) = open(Role::Load, address, Duration::from_secs(5));
+        let ended = drive(&mut conn, &mut poll, |_| false).expect_err("ends");
+        assert_eq!(ended, Ending::BadFrames);
+        daemon.join().expect("daemon");
+    }
+
+    #[test]
+    fn a_flooder_names_the_announced_root_in_its_bad_bootstraps() {
+        let root = SigningKey::from_bytes(&[0xee; 32]);
+        let root_key = PublicKey::of(&root);
+        let (address, daemon) = fake_daemon(move |mut stream| {
+            let ours = read_handshake(&mut stream).public_key();
+            stream
+                .write_all(Handshake::new(&daemon_key()).as_bytes())
+                .expect("handshake");
+            let mut repr = AnnouncementRepr::new_root(root_key, 9);
+            repr.sign_and_append(1, &root).expect("sign");
+            let mut payload = vec![0u8; repr.encoded_len()];
+            repr.emit(&mut payload).expect("payload");
+            let mut frame = vec![0u8; AnnouncementFrame::encoded_len(payload.len())];
+            AnnouncementFrame::emit(&payload, &mut frame).expect("frame");
+            stream.write_all(&frame).expect("announce");
+            let mut deframer = Deframer::new();
+            let mut bootstraps = 0;
+            let mut chunk = [0u8; 4096];
+            while bootstraps < 100 {
+                let n = stream.read(&mut chunk).expect("read");
+                assert!(n > 0, "the flooder stopped");
+                deframer.push(&chunk[..n]);
+                while let Some(bytes) = deframer.next_frame().expect("frames") {
+                    let Ok(Frame::Bootstrap(bootstrap)) = Frame::parse(bytes) else {
+                        continue;
+                    };
+                    assert_eq!(bootstrap.dest_key(), ours);
+                    let signed = RootPayload::parse(bootstrap.payload()).expect("payload");
+                    assert_eq!((signed.root(), signed.root_seq()), (root_key, 9));
+                    assert!(!signed.verify(&ours));
+                    bootstraps += 1;
+                }
+            }
+        });
+        let (mut conn, mut poll) = open(Role::Flood, address, Duration::from_secs(5));
+        let mut written = 0;
+        let ended = loop {
+            match drive(&mut conn, &mut poll, |c| c.frames_written > 0) {
+                Ok(()) => written += conn.take_frames_written(),
+                Err(ending) => break ending,
+            }
+        };
+        assert_eq!(ended, Ending::ClosedAfterHandshake);
+        assert!(written >= FLOOD_BATCH_FRAMES as u64, "{written} frames");
+        daemon.join().expect("daemon");
+    }
+}

@@ -12,7 +12,7 @@ use rand_core::OsRng;
 use crate::conn::{Conn, Ending, Flushed, Role};
 use crate::dial::start_connect;
 use crate::memory;
-use crate::report::{FloodCounts, HoldCounts, PeeringCounts};
+use crate::report::{FloodCounts, HoldCounts, PeeringCounts, GAP_LIMIT_MS};
 use crate::source::SourceAddresses;
 
 /// How often handshake deadlines and keepalives are checked.
@@ -21,6 +21,8 @@ const TICK: Duration = Duration::from_millis(100);
 const EVENTS_PER_POLL: usize = 1024;
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 64 * 1024;
+/// The gap between the daemon's frames a healthy peering stays under.
+const GAP_LIMIT: Duration = Duration::from_millis(GAP_LIMIT_MS);
 
 /// What to open, where from, how fast and for how long.
 #[derive(Debug)]
@@ -178,8 +180,12 @@ impl Driver {
         for conn in self.conns.iter().flatten() {
             match conn.role() {
                 Role::Load if conn.is_established() => {
+                    let gap = conn.largest_gap_until(now);
                     tally.peerings.alive_at_end += 1;
-                    largest_gap = largest_gap.max(conn.largest_gap_until(now));
+                    if gap >= GAP_LIMIT {
+                        tally.peerings.gaps_over_limit += 1;
+                    }
+                    largest_gap = largest_gap.max(gap);
                 }
                 Role::Load => tally.peerings.refuse("unfinished at end".to_owned()),
                 Role::HoldSlot if conn.is_holding() => tally.hold.held_at_end += 1,
