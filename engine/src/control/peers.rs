@@ -135,6 +135,9 @@ pub(crate) struct PeerTable {
     /// Slot `p` holds the peer on port `p`; slot 0 (the local router) is
     /// always empty.
     slots: Vec<Option<Peer>>,
+    /// The empty slots below the last taken one, so that the lowest free
+    /// port is found without a scan.
+    free: std::collections::BTreeSet<usize>,
     count: usize,
 }
 
@@ -151,13 +154,7 @@ impl PeerTable {
         if self.slots.is_empty() {
             self.slots.push(None);
         }
-        let free = self
-            .slots
-            .iter()
-            .skip(1)
-            .position(Option::is_none)
-            .map(|i| i + 1);
-        let index = match free {
+        let index = match self.free.pop_first() {
             Some(index) => index,
             None => {
                 self.slots.push(None);
@@ -173,8 +170,12 @@ impl PeerTable {
     pub(crate) fn detach(&mut self, port: Port) -> Option<Peer> {
         let peer = self.slot_mut(port)?.take()?;
         self.count -= 1;
+        if let Ok(index) = usize::try_from(port) {
+            self.free.insert(index);
+        }
         while self.slots.len() > 1 && matches!(self.slots.last(), Some(None)) {
             self.slots.pop();
+            self.free.remove(&self.slots.len());
         }
         Some(peer)
     }

@@ -27,11 +27,23 @@ pub struct Location {
     pub counters: Arc<PeeringCounters>,
 }
 
+/// Ports per chunk of a [`PortMap`].
+const CHUNK: usize = 64;
+
+/// One chunk of a [`PortMap`]: the locations of 64 consecutive ports.
+type Chunk = [Option<Location>; CHUNK];
+
 /// An immutable port → location map, published as a whole and read
 /// without locks on the per-frame path.
+///
+/// It is kept in shared chunks of 64 ports, so that a copy with one port
+/// changed copies one chunk and the list of chunks (a pointer per 64
+/// ports), not every location: a backbone node attaching its ten
+/// thousandth peering copies a few hundred pointers, not ten thousand
+/// entries.
 #[derive(Debug, Clone, Default)]
 pub struct PortMap {
-    by_port: Vec<Option<Location>>,
+    chunks: Vec<Option<Arc<Chunk>>>,
 }
 
 impl PortMap {
@@ -39,48 +51,76 @@ impl PortMap {
     #[inline]
     pub fn get(&self, port: Port) -> Option<&Location> {
         let index = usize::try_from(port).ok()?;
-        self.by_port.get(index)?.as_ref()
+        let chunk = self.chunks.get(index / CHUNK)?.as_ref()?;
+        chunk.get(index % CHUNK)?.as_ref()
+    }
+
+    /// The entry for `index`, unshared and created if need be.
+    fn entry_mut(&mut self, index: usize) -> Option<&mut Option<Location>> {
+        let at = index / CHUNK;
+        if self.chunks.len() <= at {
+            self.chunks.resize(at + 1, None);
+        }
+        let chunk = self.chunks.get_mut(at)?;
+        let chunk = chunk.get_or_insert_with(|| Arc::new(std::array::from_fn(|_| None)));
+        Arc::make_mut(chunk).get_mut(index % CHUNK)
     }
 
     /// A copy with `port` at `location`.
     pub(crate) fn with(&self, port: Port, location: Location) -> PortMap {
         let mut map = self.clone();
-        let Ok(index) = usize::try_from(port) else {
-            return map;
-        };
-        if map.by_port.len() <= index {
-            map.by_port.resize(index + 1, None);
+        if let Some(entry) = usize::try_from(port)
+            .ok()
+            .and_then(|index| map.entry_mut(index))
+        {
+            *entry = Some(location);
         }
-        map.by_port[index] = Some(location);
         map
     }
 
     /// A copy without `port`, if it still names `worker`'s `slot`.
     pub(crate) fn without(&self, port: Port, worker: usize, slot: SlotId) -> PortMap {
+        let names_it = self
+            .get(port)
+            .is_some_and(|l| l.worker == worker && l.slot == slot);
+        if !names_it {
+            return self.clone();
+        }
         let mut map = self.clone();
-        let entry = usize::try_from(port)
-            .ok()
-            .and_then(|index| map.by_port.get_mut(index));
-        if let Some(entry) = entry {
-            if entry
-                .as_ref()
-                .is_some_and(|l| l.worker == worker && l.slot == slot)
-            {
-                *entry = None;
+        let Ok(index) = usize::try_from(port) else {
+            return map;
+        };
+        if let Some(entry) = map.entry_mut(index) {
+            *entry = None;
+        }
+        let at = index / CHUNK;
+        let emptied = map
+            .chunks
+            .get(at)
+            .and_then(Option::as_ref)
+            .is_some_and(|chunk| chunk.iter().all(Option::is_none));
+        if emptied {
+            if let Some(chunk) = map.chunks.get_mut(at) {
+                *chunk = None;
             }
         }
-        while map.by_port.last().is_some_and(Option::is_none) {
-            map.by_port.pop();
+        while map.chunks.last().is_some_and(Option::is_none) {
+            map.chunks.pop();
         }
         map
     }
 
     /// The ports that have a peering, in order.
     pub fn ports(&self) -> impl Iterator<Item = (Port, &Location)> {
-        self.by_port
+        self.chunks
             .iter()
             .enumerate()
-            .filter_map(|(port, l)| Some((port as Port, l.as_ref()?)))
+            .filter_map(|(at, chunk)| Some((at, chunk.as_ref()?)))
+            .flat_map(|(at, chunk)| {
+                chunk.iter().enumerate().filter_map(move |(offset, l)| {
+                    Some(((at * CHUNK + offset) as Port, l.as_ref()?))
+                })
+            })
     }
 }
 
@@ -123,5 +163,41 @@ mod tests {
         );
         assert!(map.get(3).is_none());
         assert_eq!(map.ports().count(), 0);
+    }
+
+    #[test]
+    fn copies_share_untouched_chunks_and_stay_independent() {
+        let mut map = PortMap::default();
+        for port in 1..=300u64 {
+            map = map.with(port, location(0, port as u32, 1));
+        }
+        let before = map.clone();
+        let after = map.with(200, location(1, 7, 2));
+        assert_eq!(
+            before.get(200).map(|l| l.worker),
+            Some(0),
+            "the old map is unchanged"
+        );
+        assert_eq!(after.get(200).map(|l| l.worker), Some(1));
+        assert!(Arc::ptr_eq(
+            before.chunks[0].as_ref().expect("chunk"),
+            after.chunks[0].as_ref().expect("chunk")
+        ));
+        let ports: Vec<Port> = after.ports().map(|(port, _)| port).collect();
+        assert_eq!(ports, (1..=300).collect::<Vec<_>>());
+        // Emptying the last chunks drops them.
+        let mut map = after;
+        for port in 256..=300u64 {
+            map = map.without(
+                port,
+                0,
+                SlotId {
+                    index: port as u32,
+                    generation: 1,
+                },
+            );
+        }
+        assert_eq!(map.chunks.len(), 4);
+        assert_eq!(map.ports().count(), 255);
     }
 }

@@ -381,8 +381,9 @@ impl Control {
 
     /// How long until the router's timers may run again.
     fn timer_holdoff(&self) -> Duration {
-        self.timers_ran
-            .map_or(Duration::ZERO, |at| TIMER_GRANULARITY.saturating_sub(at.elapsed()))
+        self.timers_ran.map_or(Duration::ZERO, |at| {
+            TIMER_GRANULARITY.saturating_sub(at.elapsed())
+        })
     }
 
     /// Tells the router when each peering last moved bytes.
