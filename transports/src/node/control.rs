@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pinecone_engine::control::{Event, Millis, PeerInfo, Router, StateDump};
-use pinecone_engine::forward::Fabric;
+use pinecone_engine::forward::{ControlFrame, Fabric};
 use tracing::info;
 
 use super::datagram::Datagram;
@@ -76,7 +76,7 @@ pub(crate) struct Control {
     /// Established peerings, as the listeners' admission sees them.
     pub(crate) established: Arc<AtomicUsize>,
     /// Protocol frames taken from the forwarding plane, per peering.
-    pub(crate) frames: FairQueue,
+    pub(crate) frames: FairQueue<ControlFrame>,
     /// When the router last heard of the peerings' activity.
     pub(crate) activity_noted: Option<Instant>,
     /// When the router's next timer is due, as of the last pass.
@@ -343,14 +343,15 @@ impl Control {
         let now = io::now();
         self.bell.answer();
         while let Some(frame) = self.fabric.poll_control() {
-            self.frames.push(frame);
+            self.frames.push(frame.port, frame);
         }
         for _ in 0..FRAMES_PER_PASS {
-            let Some(frame) = self.frames.pop() else {
+            let Some((port, frame)) = self.frames.pop() else {
                 break;
             };
             // An error removes the peer; its event closes the connection.
-            let _ = self.router.handle_frame(frame.port, &frame.frame, now);
+            let _ = self.router.handle_frame(port, &frame.frame, now);
+            // Dropping it gives its bytes back to its peering's bound.
             drop(frame);
             if started.elapsed() >= PASS_BUDGET {
                 break;

@@ -9,31 +9,40 @@
 use std::collections::{HashMap, VecDeque};
 
 use pinecone_engine::control::Port;
-use pinecone_engine::forward::ControlFrame;
 
-/// Per-peering queues of protocol frames, served one frame per peering
-/// per turn.
-#[derive(Debug, Default)]
-pub(crate) struct FairQueue {
-    queues: HashMap<Port, VecDeque<ControlFrame>>,
+/// Per-peering queues of protocol frames (or anything else), served one
+/// per peering per turn.
+#[derive(Debug)]
+pub(crate) struct FairQueue<T> {
+    queues: HashMap<Port, VecDeque<T>>,
     /// Peerings with frames waiting, in the order of their next turn.
     turns: VecDeque<Port>,
     len: usize,
 }
 
-impl FairQueue {
-    /// Queues `frame` behind the others from its peering.
-    pub(crate) fn push(&mut self, frame: ControlFrame) {
-        let queue = self.queues.entry(frame.port).or_default();
+impl<T> Default for FairQueue<T> {
+    fn default() -> Self {
+        FairQueue {
+            queues: HashMap::new(),
+            turns: VecDeque::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> FairQueue<T> {
+    /// Queues `frame`, received on `port`, behind the others from there.
+    pub(crate) fn push(&mut self, port: Port, frame: T) {
+        let queue = self.queues.entry(port).or_default();
         if queue.is_empty() {
-            self.turns.push_back(frame.port);
+            self.turns.push_back(port);
         }
         queue.push_back(frame);
         self.len += 1;
     }
 
     /// The next frame: the oldest of the peering whose turn it is.
-    pub(crate) fn pop(&mut self) -> Option<ControlFrame> {
+    pub(crate) fn pop(&mut self) -> Option<(Port, T)> {
         while let Some(port) = self.turns.pop_front() {
             let Some(queue) = self.queues.get_mut(&port) else {
                 continue;
@@ -48,7 +57,7 @@ impl FairQueue {
                 self.turns.push_back(port);
             }
             self.len -= 1;
-            return Some(frame);
+            return Some((port, frame));
         }
         None
     }
@@ -70,28 +79,19 @@ impl FairQueue {
 mod tests {
     use super::*;
 
-    fn frame(port: Port, tag: u8) -> ControlFrame {
-        ControlFrame {
-            port,
-            frame: vec![tag],
-        }
-    }
-
-    fn drain(queue: &mut FairQueue) -> Vec<(Port, u8)> {
-        std::iter::from_fn(|| queue.pop())
-            .map(|f| (f.port, f.frame[0]))
-            .collect()
+    fn drain(queue: &mut FairQueue<u8>) -> Vec<(Port, u8)> {
+        std::iter::from_fn(|| queue.pop()).collect()
     }
 
     #[test]
     fn a_flooder_waits_behind_its_own_frames() {
         let mut queue = FairQueue::default();
         for tag in 0..5 {
-            queue.push(frame(1, tag));
+            queue.push(1, tag);
         }
-        queue.push(frame(2, 100));
-        queue.push(frame(3, 200));
-        queue.push(frame(2, 101));
+        queue.push(2, 100);
+        queue.push(3, 200);
+        queue.push(2, 101);
         assert_eq!(queue.len, 8);
         assert_eq!(
             drain(&mut queue),
@@ -112,13 +112,13 @@ mod tests {
     #[test]
     fn forgetting_a_peering_drops_its_frames() {
         let mut queue = FairQueue::default();
-        queue.push(frame(1, 0));
-        queue.push(frame(2, 0));
-        queue.push(frame(1, 1));
+        queue.push(1, 0);
+        queue.push(2, 0);
+        queue.push(1, 1);
         queue.forget(1);
         assert_eq!(queue.len, 1);
         assert_eq!(drain(&mut queue), vec![(2, 0)]);
-        queue.push(frame(1, 9));
+        queue.push(1, 9);
         assert_eq!(drain(&mut queue), vec![(1, 9)], "a new peering on the port");
     }
 }
