@@ -123,3 +123,39 @@ fn probes_cross_the_node_while_slots_are_held_and_bad_bootstraps_flood_it() {
     assert!(memory["peak_kib"].as_u64().expect("peak") > 0);
     assert!(memory["kib_per_peering"].is_number());
 }
+
+/// A few thousand peerings, each from its own address with its own key,
+/// opened at 1,000 a second: the node takes them all, keeps every one
+/// (its keepalives reach each within 3.5 s), and traffic between two other
+/// peers keeps crossing it. Bounded: about 15 s.
+#[test]
+fn three_thousand_peerings_are_accepted_kept_and_served() {
+    let (node, target) = listening_node();
+    let tool = start_peerload(
+        target,
+        &[
+            "--peerings",
+            "3000",
+            "--rate",
+            "1000",
+            "--duration",
+            "8",
+            "--source-range",
+            "127.2.0.1",
+            "--probe",
+        ],
+    );
+    let report = report(tool.wait_with_output().expect("peerload ends"));
+    assert_eq!(report["attempted"], 3000);
+    assert_eq!(report["accepted"], 3000, "{report}");
+    assert_eq!(report["alive_at_end"], 3000, "{report}");
+    assert_eq!(report["closed_by_daemon"], 0, "{report}");
+    assert_eq!(report["gaps_over_limit"], 0, "{report}");
+    let probe = &report["probe"];
+    let sent = probe["sent"].as_u64().unwrap_or(0);
+    let received = probe["received"].as_u64().unwrap_or(0);
+    assert!(sent > 0, "{report}");
+    // The last datagram may still be on its way when the run ends.
+    assert!(received + 1 >= sent, "{report}");
+    drop(node);
+}
