@@ -142,9 +142,37 @@ struct InFlight {
 /// Refusals since the last log line.
 #[derive(Debug)]
 struct RefusalLog {
-    since: Instant,
+    /// When the last line was written; `None` before the first.
+    logged_at: Option<Instant>,
     counts: [u64; 4],
     last_address: Option<IpAddr>,
+}
+
+impl RefusalLog {
+    /// Counts a refusal at `now`; returns the summary to log when a line
+    /// is due (the first refusal, then at most one per [`LOG_EVERY`]).
+    fn record(&mut self, refusal: Refusal, address: IpAddr, now: Instant) -> Option<String> {
+        if let Some(count) = self.counts.get_mut(refusal.index()) {
+            *count += 1;
+        }
+        self.last_address = Some(address);
+        if self
+            .logged_at
+            .is_some_and(|at| now.saturating_duration_since(at) < LOG_EVERY)
+        {
+            return None;
+        }
+        let summary: Vec<String> = Refusal::ALL
+            .iter()
+            .filter_map(|r| {
+                let n = self.counts.get(r.index()).copied().unwrap_or(0);
+                (n > 0).then(|| format!("{n} {}", r.describe()))
+            })
+            .collect();
+        self.logged_at = Some(now);
+        self.counts = [0; 4];
+        Some(summary.join(", "))
+    }
 }
 
 /// One admitted connection's place, given back when dropped.
@@ -178,7 +206,7 @@ impl Admission {
                 admitted: AtomicU64::new(0),
                 refused: Default::default(),
                 log: Mutex::new(RefusalLog {
-                    since: Instant::now(),
+                    logged_at: None,
                     counts: [0; 4],
                     last_address: None,
                 }),
@@ -231,30 +259,13 @@ impl Admission {
         if let Some(counter) = shared.refused.get(refusal.index()) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        let mut log = lock(&shared.log);
-        if let Some(count) = log.counts.get_mut(refusal.index()) {
-            *count += 1;
+        let line = lock(&shared.log).record(refusal, address, Instant::now());
+        if let Some(summary) = line {
+            warn!(
+                last_from = %address,
+                "refused inbound connections since the last such line: {summary}"
+            );
         }
-        log.last_address = Some(address);
-        let elapsed = log.since.elapsed();
-        if elapsed < LOG_EVERY && log.counts.iter().sum::<u64>() > 1 {
-            return;
-        }
-        let summary: Vec<String> = Refusal::ALL
-            .iter()
-            .filter_map(|r| {
-                let n = log.counts.get(r.index()).copied().unwrap_or(0);
-                (n > 0).then(|| format!("{n} {}", r.describe()))
-            })
-            .collect();
-        warn!(
-            last_from = ?log.last_address,
-            seconds = elapsed.as_secs(),
-            "refused inbound connections: {}",
-            summary.join(", ")
-        );
-        log.since = Instant::now();
-        log.counts = [0; 4];
     }
 
     /// Admissions and refusals so far.
@@ -357,6 +368,35 @@ mod tests {
             admission.admit(ip("2001:db8::2")).map(drop),
             Err(Refusal::SourceBusy),
             "same /64"
+        );
+    }
+
+    #[test]
+    fn refusals_are_logged_at_most_once_per_interval_with_their_counts() {
+        let mut log = RefusalLog {
+            logged_at: None,
+            counts: [0; 4],
+            last_address: None,
+        };
+        let start = Instant::now();
+        let from = ip("127.0.0.2");
+        let first = log.record(Refusal::SourceBusy, from, start);
+        assert_eq!(
+            first.as_deref(),
+            Some("1 over the per-address handshake limit")
+        );
+        for i in 1..1_000 {
+            let at = start + Duration::from_millis(i);
+            assert_eq!(log.record(Refusal::SourceBusy, from, at), None);
+        }
+        assert_eq!(
+            log.record(Refusal::Denied, from, start + LOG_EVERY / 2),
+            None
+        );
+        let next = log.record(Refusal::SourceBusy, from, start + LOG_EVERY);
+        assert_eq!(
+            next.as_deref(),
+            Some("1 denied by address, 1000 over the per-address handshake limit")
         );
     }
 

@@ -14,6 +14,11 @@ use tracing::warn;
 /// example out of file descriptors), rather than spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Connections accepted in one go before the accept loop looks at its stop
+/// signal again: a client that reconnects as fast as it is refused must not
+/// keep the loop from stopping.
+const ACCEPTS_PER_WAKE: usize = 256;
+
 /// Connections the kernel queues for a listener before we accept them (it
 /// caps this at `net.core.somaxconn`). Large, so that a burst of peers
 /// dialling at once is not refused by the kernel.
@@ -121,12 +126,13 @@ where
     }
 }
 
-/// Accepts every connection waiting on the listener.
+/// Accepts the connections waiting on the listener, up to
+/// [`ACCEPTS_PER_WAKE`].
 fn accept_ready<F>(listener: &TcpListener, on_accept: &mut F)
 where
     F: FnMut(TcpStream, SocketAddr, Instant),
 {
-    loop {
+    for _ in 0..ACCEPTS_PER_WAKE {
         match listener.accept() {
             Ok((stream, address)) => on_accept(stream, address, Instant::now()),
             Err(error) => match error.kind() {

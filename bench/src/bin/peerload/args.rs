@@ -46,6 +46,13 @@ pub struct Args {
     #[arg(long, value_name = "IPV4")]
     pub source_range: Option<Ipv4Addr>,
 
+    /// Bind every attack connection (--hold-slots, --flood-bad-bootstraps)
+    /// to this one source address, as one hostile host would (for example
+    /// 127.0.0.2 while honest peers use 127.0.0.1). By default they take
+    /// their addresses as load connections do.
+    #[arg(long, value_name = "IPV4")]
+    pub attack_source: Option<Ipv4Addr>,
+
     /// Seconds a connection may take from its start to a completed
     /// handshake (a held slot: to a completed TCP connect).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]

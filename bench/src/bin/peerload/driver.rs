@@ -39,6 +39,9 @@ pub struct Plan {
     /// Source addresses, one per connection; `None` leaves the choice to
     /// the kernel.
     pub sources: Option<SourceAddresses>,
+    /// The one source address of every attack connection (held slots and
+    /// flooders); `None`: they take theirs as load connections do.
+    pub attack_source: Option<std::net::Ipv4Addr>,
     /// Time allowed from starting a connection to completing its
     /// handshake.
     pub handshake_timeout: Duration,
@@ -227,13 +230,16 @@ impl Driver {
     }
 
     /// Starts one connection with a fresh key, from the next source
-    /// address.
+    /// address (an attack connection: from the attack source, if set).
     fn open(&mut self, role: Role, now: Instant) {
-        let source = self
-            .plan
-            .sources
-            .as_mut()
-            .map(SourceAddresses::next_address);
+        let source = match (role, self.plan.attack_source) {
+            (Role::HoldSlot | Role::Flood, Some(source)) => Some(source),
+            _ => self
+                .plan
+                .sources
+                .as_mut()
+                .map(SourceAddresses::next_address),
+        };
         let signer = SigningKey::generate(&mut OsRng);
         let mut conn = match start_connect(self.plan.target, source) {
             Ok(stream) => Conn::new(

@@ -63,7 +63,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<Report, String> {
-    let target = args::resolve_target(&args.target, args.source_range.is_some())?;
+    let bound = args.source_range.is_some() || args.attack_source.is_some();
+    let target = args::resolve_target(&args.target, bound)?;
     let rate = args::rate(args.rate)?;
     let plan = Plan {
         target,
@@ -71,6 +72,7 @@ fn run(args: Args) -> Result<Report, String> {
         rate,
         hold: args::seconds("duration", args.duration, false)?,
         sources: args.source_range.map(SourceAddresses::starting_at),
+        attack_source: args.attack_source,
         handshake_timeout: args::seconds("handshake-timeout", args.handshake_timeout, true)?,
         hold_slots: args.hold_slots,
         flooders: args.flood_bad_bootstraps,
