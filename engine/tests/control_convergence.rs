@@ -7,10 +7,12 @@
 
 mod control_net;
 
-use control_net::craft::{announcement, bootstrap, of_type, traffic, BOOTSTRAP, TRAFFIC};
+use control_net::craft::{
+    announcement, bootstrap, of_type, root_payload, traffic, BOOTSTRAP, TRAFFIC,
+};
 use control_net::solo::Solo;
 use pinecone_engine::control::{NextHop, Port};
-use pinecone_engine::wire::{Frame, PublicKey, Watermark};
+use pinecone_engine::wire::{BootstrapRepr, Frame, PublicKey, RootPayload, Watermark};
 
 const A: usize = 8; // the root, our parent
 const U: usize = 6; // between us and the root
@@ -99,6 +101,42 @@ fn a_bootstrap_that_ended_here_goes_on_toward_a_closer_key_learned_before_its_ne
     solo.feed(x, &bootstrap_from(&solo, V, 1_500)).unwrap();
     assert!(bootstraps(&mut solo).is_empty());
     assert_eq!(solo.router.counters().bootstraps_rerouted, 1);
+}
+
+#[test]
+fn only_a_verified_bootstrap_is_ever_re_routed() {
+    let mut solo = Solo::quiet();
+    under_a(&mut solo);
+    let w = solo.add(W);
+    let x = solo.add(X);
+    let relay = solo.add(0);
+    let w_bootstrap = bootstrap_from(&solo, W, 1_000);
+    solo.feed(w, &w_bootstrap).unwrap();
+    // A newer bootstrap claiming W's key but signed by V: refused (and its
+    // sender dropped) instead of replacing the one kept for re-routing.
+    let payload = root_payload(&solo.keys[V], 2_000, (solo.key(A), 3));
+    let forged = BootstrapRepr {
+        hop_limit: 0,
+        dest_key: solo.key(W),
+        watermark: Watermark::FRESH,
+        payload: &payload,
+    };
+    let mut frame = vec![0; forged.encoded_len()];
+    forged.emit(&mut frame).unwrap();
+    assert!(solo.feed(relay, &frame).is_err());
+
+    solo.advance(4_000);
+    solo.out();
+    solo.feed(x, &bootstrap_from(&solo, V, 1_400)).unwrap();
+    let sent = bootstraps(&mut solo);
+    assert_eq!(sent.len(), 1);
+    let Ok(Frame::Bootstrap(original)) = Frame::parse(&w_bootstrap) else {
+        panic!("not a bootstrap");
+    };
+    assert_eq!(sent[0].1, solo.key(W));
+    assert_eq!(sent[0].3, original.payload(), "the payload verified here");
+    let resent = RootPayload::parse(&sent[0].3).unwrap();
+    assert!(resent.verify(&solo.key(W)));
 }
 
 #[test]

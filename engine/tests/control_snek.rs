@@ -8,7 +8,9 @@ use control_net::craft::{
     announcement, bootstrap, of_type, root_payload, traffic, BOOTSTRAP, TRAFFIC,
 };
 use control_net::solo::{Solo, ME};
-use pinecone_engine::control::{Config, Event, NextHop};
+use pinecone_engine::control::{
+    BootstrapError, Config, Event, NextHop, PeerError, Port, RemovalReason,
+};
 use pinecone_engine::wire::{BootstrapRepr, Frame, PublicKey, RootPayload, Watermark};
 
 const A: usize = 8; // the root, our parent
@@ -149,41 +151,47 @@ fn a_bootstrap_is_forwarded_toward_the_next_key_up_with_a_new_watermark() {
     );
 }
 
+/// A bootstrap for W's key, signed by `signer`, naming root A.
+fn signed_by(solo: &Solo, signer: usize, seq: u64, root: (PublicKey, u64)) -> Vec<u8> {
+    let payload = root_payload(&solo.keys[signer], seq, root);
+    with_payload(solo.key(W), &payload)
+}
+
+fn with_payload(dest_key: PublicKey, payload: &[u8]) -> Vec<u8> {
+    let repr = BootstrapRepr {
+        hop_limit: 0,
+        dest_key,
+        watermark: Watermark::FRESH,
+        payload,
+    };
+    let mut frame = vec![0; repr.encoded_len()];
+    repr.emit(&mut frame).unwrap();
+    frame
+}
+
 #[test]
-fn bad_foreign_or_stale_bootstraps_are_dropped() {
+fn foreign_or_stale_bootstraps_are_dropped_quietly() {
     let mut solo = Solo::quiet();
     let (_, w) = under_a(&mut solo);
-    // Signed by someone else.
-    let payload = root_payload(&solo.keys[V], 1_000, (solo.key(A), 3));
-    let forged = BootstrapRepr {
-        hop_limit: 0,
-        dest_key: solo.key(W),
-        watermark: Watermark::FRESH,
-        payload: &payload,
-    };
-    let mut frame = vec![0; forged.encoded_len()];
-    forged.emit(&mut frame).unwrap();
-    solo.feed(w, &frame).unwrap();
-    // Another root, or another root sequence.
-    solo.feed(
-        w,
-        &bootstrap(&solo.keys[W], 1_000, (solo.key(9), 3), Watermark::FRESH),
-    )
-    .unwrap();
-    solo.feed(
-        w,
-        &bootstrap(&solo.keys[W], 1_000, (solo.key(A), 2), Watermark::FRESH),
-    )
-    .unwrap();
+    // Another root, or another root sequence: dropped before the signature
+    // is looked at, even a bad one.
+    let foreign = [(solo.key(9), 3), (solo.key(A), 2)];
+    for root in foreign {
+        solo.feed(w, &bootstrap(&solo.keys[W], 1_000, root, Watermark::FRESH))
+            .unwrap();
+        solo.feed(w, &signed_by(&solo, V, 1_000, root)).unwrap();
+    }
     assert_eq!(solo.router.routing_table().path_count(), 0);
-    assert_eq!(solo.router.counters().bootstraps_dropped, 3);
+    assert_eq!(solo.router.counters().bootstraps_dropped, 4);
 
     solo.feed(w, &bootstrap_from(&solo, W, 1_000)).unwrap();
     solo.events();
-    // Not newer than the stored one.
+    // Not newer than the stored one, whatever its signature.
     solo.feed(w, &bootstrap_from(&solo, W, 1_000)).unwrap();
     solo.feed(w, &bootstrap_from(&solo, W, 999)).unwrap();
-    assert_eq!(solo.router.counters().bootstraps_dropped, 5);
+    solo.feed(w, &signed_by(&solo, V, 1_000, (solo.key(A), 3)))
+        .unwrap();
+    assert_eq!(solo.router.counters().bootstraps_dropped, 7);
     assert_eq!(
         solo.router.routing_table().path(&solo.key(W)).unwrap().seq,
         1_000
@@ -198,16 +206,47 @@ fn bad_foreign_or_stale_bootstraps_are_dropped() {
         .events()
         .iter()
         .any(|e| matches!(e, Event::PathAdded { .. })));
-    // Malformed payloads never disconnect.
-    let broken = BootstrapRepr {
-        hop_limit: 0,
-        dest_key: solo.key(W),
-        watermark: Watermark::FRESH,
-        payload: b"short",
-    };
-    let mut frame = vec![0; broken.encoded_len()];
-    broken.emit(&mut frame).unwrap();
-    assert_eq!(solo.feed(w, &frame), Ok(()));
+    assert_eq!(solo.router.peers().len(), 2);
+}
+
+#[test]
+fn a_badly_signed_or_malformed_bootstrap_disconnects_its_sender() {
+    let mut solo = Solo::quiet();
+    let (a, w) = under_a(&mut solo);
+    let v = solo.add(V);
+    // Signed by V, claiming to be W's, for our root and newer than anything
+    // known: only the signature is wrong.
+    let forged = signed_by(&solo, V, 1_000, (solo.key(A), 3));
+    assert_eq!(
+        solo.feed(w, &forged),
+        Err(PeerError::BadBootstrap(BootstrapError::BadSignature))
+    );
+    // A payload too short to parse.
+    assert!(matches!(
+        solo.feed(v, &with_payload(solo.key(W), b"short")),
+        Err(PeerError::BadBootstrap(BootstrapError::Malformed(_)))
+    ));
+    let removed: Vec<(Port, RemovalReason)> = solo
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::PeerRemoved { port, reason, .. } => Some((port, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed.len(), 2);
+    assert_eq!(
+        removed[0],
+        (
+            w,
+            RemovalReason::Error(PeerError::BadBootstrap(BootstrapError::BadSignature))
+        )
+    );
+    assert_eq!(removed[1].0, v);
+    let ports: Vec<Port> = solo.router.peers().iter().map(|p| p.port).collect();
+    assert_eq!(ports, vec![a]);
+    assert_eq!(solo.router.routing_table().path_count(), 0);
+    assert!(solo.out().is_empty(), "nothing forwarded");
 }
 
 #[test]

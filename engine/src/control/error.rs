@@ -24,6 +24,11 @@ pub enum PeerError {
     /// A wakeup broadcast's payload is malformed or badly signed.
     #[error("bad wakeup broadcast: {0}")]
     BadBroadcast(#[from] BroadcastError),
+    /// A bootstrap's payload is malformed or badly signed. Every node
+    /// checks a bootstrap's signature before forwarding it, so only the
+    /// direct peer can have sent it.
+    #[error("bad bootstrap: {0}")]
+    BadBootstrap(#[from] BootstrapError),
     /// No peer is attached to that port.
     #[error("no peer on that port")]
     UnknownPort,
@@ -37,6 +42,17 @@ pub enum BroadcastError {
     Malformed(#[from] ParseError),
     /// The payload's signature is not the source key's.
     #[error("signature does not verify against the source key")]
+    BadSignature,
+}
+
+/// Why a bootstrap was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum BootstrapError {
+    /// The signed payload is malformed.
+    #[error("malformed payload: {0}")]
+    Malformed(#[from] ParseError),
+    /// The payload's signature is not the destination key's.
+    #[error("signature does not verify against the bootstrapping key")]
     BadSignature,
 }
 

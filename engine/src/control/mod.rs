@@ -65,7 +65,7 @@ pub use counters::Counters;
 pub use dump::{
     PathDump, PeerDump, PeerRef, QueueDump, RootDump, SnekDump, StateDump, WatermarkDump,
 };
-pub use error::{BroadcastError, PeerError, SendError};
+pub use error::{BootstrapError, BroadcastError, PeerError, SendError};
 pub use events::{Delivery, Event, RemovalReason, Transmit};
 pub use peers::{ByteCounters, PeerInfo, PeerSummary, PeerType, Port, LOCAL_PORT};
 pub use table::{
@@ -180,10 +180,7 @@ impl Router {
         match Frame::parse(bytes)? {
             Frame::Keepalive(_) => Ok(()),
             Frame::TreeAnnouncement(frame) => self.handle_announcement(port, frame.payload(), now),
-            Frame::Bootstrap(frame) => {
-                self.handle_bootstrap(port, &frame, now);
-                Ok(())
-            }
+            Frame::Bootstrap(frame) => self.handle_bootstrap(port, &frame, now),
             Frame::Traffic(frame) => {
                 self.handle_traffic(port, &frame, bytes, now);
                 Ok(())

@@ -23,7 +23,10 @@
 //!
 //! Why this is safe:
 //! * The frame is `D`'s own signed bootstrap, so every node (ours or the
-//!   reference's) handles it as any other bootstrap from `D`.
+//!   reference's) handles it as any other bootstrap from `D`. Only a
+//!   bootstrap this node accepted, and so verified, is kept: a badly signed
+//!   one closes its sender's peering instead, so the payload sent on again
+//!   always verifies and a neighbour never has reason to drop us for it.
 //! * A node accepts a bootstrap only with a sequence higher than the one
 //!   its path entry for `D` has, so each node accepts `D`'s bootstrap of a
 //!   given sequence once: a re-sent copy stops at the first node that

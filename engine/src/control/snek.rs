@@ -1,5 +1,6 @@
 //! SNEK: bootstraps, path entries, the descending node and maintenance.
 
+use super::error::{BootstrapError, PeerError};
 use super::events::Event;
 use super::peers::Port;
 use super::table::{NextHop, PathEntry, SnekRoute};
@@ -129,7 +130,18 @@ impl Router {
     /// it unless it ends here. When it brings a key new here, bootstraps
     /// that passed over that key are sent on again toward it (see
     /// `reroute`).
-    pub(super) fn handle_bootstrap(&mut self, from: Port, frame: &BootstrapFrame<'_>, now: Millis) {
+    ///
+    /// A bootstrap that fails a cheap check (another root, not newer than
+    /// the path entry, no room for a new key) is dropped and counted. One
+    /// whose payload is malformed or whose signature does not verify is an
+    /// error: every node verifies a bootstrap before forwarding it, so the
+    /// direct peer is broken or hostile.
+    pub(super) fn handle_bootstrap(
+        &mut self,
+        from: Port,
+        frame: &BootstrapFrame<'_>,
+        now: Millis,
+    ) -> Result<(), PeerError> {
         let dest = frame.dest_key();
         let watermark = frame.watermark();
         self.refresh_table();
@@ -137,15 +149,17 @@ impl Router {
             .table
             .current()
             .bootstrap_next_hop(&dest, watermark, now);
-        let Some(accepted) = self.accept_bootstrap(from, route.next, &dest, frame.payload(), now)
+        let Some(accepted) =
+            self.accept_bootstrap(from, route.next, &dest, frame.payload(), now)?
         else {
             self.counters.bootstraps_dropped += 1;
-            return;
+            return Ok(());
         };
         self.forward_bootstrap(from, frame, route, accepted.seq, now);
         if accepted.new_key {
             self.reroute_past(&dest, now);
         }
+        Ok(())
     }
 
     /// Sends an accepted bootstrap on along `route`, remembering it for
@@ -190,7 +204,9 @@ impl Router {
     }
 
     /// Checks a bootstrap and stores its path entry (and maybe makes it our
-    /// descending node). Returns `None` when it was dropped.
+    /// descending node). Returns `None` when a cheap check dropped it; the
+    /// cheap checks go before the signature, so a flood of stale or foreign
+    /// bootstraps costs no signature checks.
     fn accept_bootstrap(
         &mut self,
         from: Port,
@@ -198,26 +214,24 @@ impl Router {
         dest: &PublicKey,
         payload: &[u8],
         now: Millis,
-    ) -> Option<Accepted> {
-        let Ok(signed) = RootPayload::parse(payload) else {
-            return None;
-        };
-        // Every failed check drops the bootstrap silently, so the cheap ones
-        // go before the signature.
+    ) -> Result<Option<Accepted>, BootstrapError> {
+        let signed = RootPayload::parse(payload)?;
         let root = self.current_root();
         if signed.root() != root.key || signed.root_seq() != root.seq {
-            return None;
+            return Ok(None);
         }
         let existing = self.table.paths().get(dest).copied();
         match existing {
-            Some(e) if e.root == root && signed.sequence() <= e.seq => return None,
+            Some(e) if e.root == root && signed.sequence() <= e.seq => return Ok(None),
             None if self.table.paths().len() >= self.config.max_paths => {
                 self.counters.paths_refused += 1;
-                return None;
+                return Ok(None);
             }
             _ => {}
         }
-        super::signed_payloads::check(dest, &signed)?;
+        if super::signed_payloads::check(dest, &signed).is_none() {
+            return Err(BootstrapError::BadSignature);
+        }
         let entry = PathEntry {
             key: *dest,
             source: from,
@@ -242,10 +256,10 @@ impl Router {
                 self.set_descending(Some(entry), now);
             }
         }
-        Some(Accepted {
+        Ok(Some(Accepted {
             seq: signed.sequence(),
             new_key: existing.is_none(),
-        })
+        }))
     }
 
     /// Replaces the descending node; a new or vanished one makes a
