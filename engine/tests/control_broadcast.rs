@@ -110,6 +110,24 @@ fn a_broadcast_is_reported_and_flooded_to_every_other_peer_while_young() {
 }
 
 #[test]
+fn a_hop_limit_beyond_the_horizon_counts_as_the_horizon() {
+    let mut solo = Solo::new(config());
+    let (a, w) = under_a(&mut solo);
+    let b = solo.add(B);
+    solo.out();
+    let root = solo.router.root();
+    for (index, hop_limit) in [(W, 255), (V, 6)] {
+        solo.feed(w, &broadcast(&solo.keys[index], 1_000, root, hop_limit))
+            .unwrap();
+        let out = solo.out();
+        assert_eq!(ports_of_type(&out, BROADCAST), vec![a, b]);
+        for t in of_type(&out, BROADCAST) {
+            assert_eq!(t.frame[7], 4, "sent on as one of hop limit 5 would be");
+        }
+    }
+}
+
+#[test]
 fn an_older_broadcast_is_flooded_along_the_tree_only() {
     let mut solo = Solo::new(config());
     let (a, w) = under_a(&mut solo);

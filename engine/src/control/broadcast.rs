@@ -26,7 +26,8 @@ use super::time::{Millis, BROADCAST_EXPIRY, BROADCAST_FILTER, BROADCAST_INTERVAL
 use super::Router;
 use crate::wire::{BroadcastFrame, BroadcastRepr, PublicKey, RootPayload, RootPayloadRepr};
 
-/// Hop limit of a broadcast we originate.
+/// Hop limit of a broadcast we originate, and the most a received one is
+/// taken to have: a higher hop limit is treated as this one.
 pub const BROADCAST_HOP_LIMIT: u8 = 5;
 
 /// A received broadcast's remaining hop limit at or above which it is
@@ -168,7 +169,10 @@ impl Router {
             at: now,
         });
 
-        let hop_limit = frame.hop_limit();
+        // No honest node sends a broadcast further than our own reach; a
+        // higher hop limit counts as ours, so one frame cannot flood the
+        // network for 254 hops.
+        let hop_limit = frame.hop_limit().min(BROADCAST_HOP_LIMIT);
         if hop_limit <= 1 {
             return Ok(());
         }
