@@ -195,7 +195,9 @@ fn bad_news_waits_then_reselects(bad: impl Fn(&Solo, u64) -> Vec<u8>) {
 
 #[test]
 fn parent_repeating_the_same_sequence_is_bad_news() {
-    bad_news_waits_then_reselects(|solo, _| announcement(3, &[(&solo.keys[A], 9)]));
+    // Re-signed after re-parenting: the same root and sequence on another
+    // path (here the root sends on another hop).
+    bad_news_waits_then_reselects(|solo, _| announcement(3, &[(&solo.keys[A], 7)]));
 }
 
 #[test]
@@ -287,7 +289,8 @@ fn expired_announcements_are_not_parent_candidates() {
     // A's announcement was received first: it stays the parent.
     assert_eq!(solo.router.parent(), Some(a));
     solo.advance(45 * MINUTE - 1);
-    solo.feed(b, &offer).unwrap();
+    let moved = announcement(3, &[(&solo.keys[A], 3), (&solo.keys[B], 5)]);
+    solo.feed(b, &moved).unwrap();
     assert_eq!(solo.router.parent(), Some(a));
     solo.advance(1);
     // A's announcement is now 45 minutes old.

@@ -17,6 +17,16 @@ pub struct Config {
     /// announced peer. On by default; received broadcasts are handled and
     /// forwarded either way.
     pub wakeup_broadcasts: bool,
+    /// Most signature entries a received tree announcement may carry (its
+    /// sender's depth in the tree plus one). A longer one is refused before
+    /// any of its signatures is checked and closes the peering
+    /// ([`AnnouncementError::TooManyEntries`](crate::wire::AnnouncementError::TooManyEntries)):
+    /// a 64 KiB frame holds about 675 entries, each a signature check and a
+    /// key in every parent selection and routing table rebuild. The default,
+    /// 128, is far deeper than any real tree; a node whose parent's
+    /// announcement is at the cap still follows it, but its children (with
+    /// the same cap) refuse the longer one it sends them.
+    pub max_announcement_entries: usize,
     /// Most SNEK path entries kept. At the cap a bootstrap for a key with no
     /// entry is dropped (not stored, not forwarded) and counted; entries
     /// already present are still refreshed, and space frees as entries
@@ -47,6 +57,7 @@ impl Default for Config {
             hop_limiting: false,
             keepalives: true,
             wakeup_broadcasts: true,
+            max_announcement_entries: 128,
             max_paths: 32_768,
             max_seen_broadcasts: 16_384,
             max_cached_coords: 4_096,

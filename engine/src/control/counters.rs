@@ -17,14 +17,19 @@ pub struct Counters {
     pub hop_limit_drops: u64,
     /// Frames that would have exceeded the frame size limit once rewritten.
     pub oversized: u64,
-    /// Bootstraps dropped: malformed, badly signed, on another root, stale,
-    /// or refused at the path cap.
+    /// Bootstraps dropped: on another root, not newer than the path entry,
+    /// or refused at the path cap. (A malformed or badly signed one closes
+    /// the peering instead.)
     pub bootstraps_dropped: u64,
     /// Bootstraps sent on again because a closer key became known after
     /// they passed through.
     pub bootstraps_rerouted: u64,
     /// Bootstraps for new keys refused because the path table was full.
     pub paths_refused: u64,
+    /// Tree announcements byte-for-byte the same as the one already kept
+    /// for their peering: nothing in them is news, so they are not checked
+    /// or acted on again.
+    pub announcements_repeated: u64,
     /// Wakeup broadcasts dropped: another root, a repeat, or our own.
     pub broadcasts_dropped: u64,
     /// Events discarded because nobody polled them.

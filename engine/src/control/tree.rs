@@ -136,11 +136,19 @@ impl Router {
         payload: &[u8],
         now: Millis,
     ) -> Result<(), PeerError> {
+        if self.repeats_kept_announcement(port, payload, now) {
+            return Ok(());
+        }
         let Some(peer) = self.peers.get(port) else {
             return Err(PeerError::UnknownPort);
         };
         let peer_key = peer.info.key;
         let ann = Announcement::parse(payload).map_err(AnnouncementError::Malformed)?;
+        let limit = self.config.max_announcement_entries;
+        if ann.len() > limit {
+            let entries = ann.len();
+            return Err(AnnouncementError::TooManyEntries { entries, limit }.into());
+        }
         let previous = peer.announcement.as_ref();
         {
             let mut verified: Vec<&[u8]> = Vec::with_capacity(2);
@@ -182,6 +190,29 @@ impl Router {
             self.greet_with_broadcast(port, now);
         }
         Ok(())
+    }
+
+    /// Whether `payload` is byte-for-byte the announcement kept for the
+    /// peer on `port`, checked and decided on when it came (or by the parent
+    /// selection ending a re-parent wait). Then it only counts as received
+    /// again now: checking it, storing it with a new receive order,
+    /// rebuilding the routing table and deciding again would change nothing
+    /// but cost, per repeat, a parent selection, a signature of ours sent
+    /// back, or (from the parent) a re-parent announced to every peer. A kept
+    /// announcement that expired is not matched, so that a repeat brings it
+    /// back as a new one would.
+    fn repeats_kept_announcement(&mut self, port: Port, payload: &[u8], now: Millis) -> bool {
+        let kept = self
+            .peers
+            .get_mut(port)
+            .and_then(|peer| peer.announcement.as_mut())
+            .filter(|kept| *kept.payload == *payload && !kept.is_expired(now));
+        let Some(kept) = kept else {
+            return false;
+        };
+        kept.received_at = now;
+        self.counters.announcements_repeated += 1;
+        true
     }
 
     fn act_on_announcement(

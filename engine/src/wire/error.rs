@@ -152,6 +152,15 @@ pub enum AnnouncementError {
     /// A signer appears twice: a routing loop.
     #[error("announcement contains a routing loop")]
     RoutingLoop,
+    /// More signature entries than the receiver accepts (a tree that deep
+    /// is not real; checking it would cost a signature check per entry).
+    #[error("announcement has {entries} signature entries, more than the {limit} accepted")]
+    TooManyEntries {
+        /// Entries it carries.
+        entries: usize,
+        /// The most the receiver accepts.
+        limit: usize,
+    },
 }
 
 /// Why a peering handshake was refused.

@@ -221,6 +221,7 @@ impl Network {
                 bootstraps_dropped: sum.bootstraps_dropped + c.bootstraps_dropped,
                 bootstraps_rerouted: sum.bootstraps_rerouted + c.bootstraps_rerouted,
                 paths_refused: sum.paths_refused + c.paths_refused,
+                announcements_repeated: sum.announcements_repeated + c.announcements_repeated,
                 broadcasts_dropped: sum.broadcasts_dropped + c.broadcasts_dropped,
                 events_dropped: sum.events_dropped + c.events_dropped,
                 deliveries_dropped: sum.deliveries_dropped + c.deliveries_dropped,
