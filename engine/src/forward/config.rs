@@ -46,6 +46,21 @@ pub struct ForwardConfig {
     /// a worker stops reading the peering that has one more, until there is
     /// room (backpressure; nothing is dropped).
     pub control_queue_len: usize,
+    /// Most bytes of received protocol frames one peering may have queued
+    /// for or held by the control plane: a frame is charged to its peering
+    /// when queued and released when the control plane drops its
+    /// [`ControlFrame`](super::ControlFrame). A peering that would go past
+    /// it is not read until its frames are released (backpressure on that
+    /// peering only; nothing is dropped), so a flood from one peering never
+    /// takes the control plane's attention from the others. At least one
+    /// maximum frame.
+    pub control_bytes_per_peering: usize,
+    /// Most bytes of received protocol frames queued for or held by the
+    /// control plane over every peering, charged and released as for
+    /// [`control_bytes_per_peering`](Self::control_bytes_per_peering). A
+    /// peering whose next frame would take the total past it is not read
+    /// until frames are released. At least `control_bytes_per_peering`.
+    pub control_queue_bytes: usize,
     /// Datagrams for the local application waiting to be polled. At the
     /// bound a datagram is dropped and counted
     /// ([`DropCause::DeliveryFull`](super::DropCause::DeliveryFull)).
@@ -68,6 +83,8 @@ impl Default for ForwardConfig {
             protocol_queue_len: 4_096,
             local_queue_len: 4_096,
             control_queue_len: 4_096,
+            control_bytes_per_peering: 128 << 10,
+            control_queue_bytes: 32 << 20,
             delivery_queue_len: 4_096,
             route_cache_len: 4_096,
         }
@@ -76,10 +93,12 @@ impl Default for ForwardConfig {
 
 impl ForwardConfig {
     /// The configuration with every size raised to the minimum that works:
-    /// one worker, buffers that hold two maximum frames, queues of one, a
-    /// route cache of two entries up to 2^20.
+    /// one worker, buffers that hold two maximum frames, queues of one,
+    /// control bounds of one maximum frame, a route cache of two entries up
+    /// to 2^20.
     pub(crate) fn sanitised(&self) -> ForwardConfig {
         let frames = 2 * MAX_FRAME_LEN;
+        let control_bytes_per_peering = self.control_bytes_per_peering.max(MAX_FRAME_LEN);
         ForwardConfig {
             workers: self.workers.max(1),
             input_buffer_len: self.input_buffer_len.max(frames),
@@ -90,6 +109,8 @@ impl ForwardConfig {
             protocol_queue_len: self.protocol_queue_len.max(1),
             local_queue_len: self.local_queue_len.max(1),
             control_queue_len: self.control_queue_len.max(1),
+            control_bytes_per_peering,
+            control_queue_bytes: self.control_queue_bytes.max(control_bytes_per_peering),
             delivery_queue_len: self.delivery_queue_len.max(1),
             route_cache_len: self.route_cache_len.clamp(2, 1 << 20).next_power_of_two(),
         }

@@ -1,6 +1,6 @@
 //! Per-peering counters, shared with other threads as atomics.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 
 use crate::control::{DropReason, Millis};
 
@@ -113,6 +113,9 @@ pub struct PeeringCounters {
     bytes_written: AtomicU64,
     last_received: AtomicU64,
     last_sent: AtomicU64,
+    /// Bytes of received protocol frames the control plane holds: added by
+    /// the owning worker, released by the control thread.
+    control_bytes: AtomicUsize,
     drops: [AtomicU64; DropCause::ALL.len()],
 }
 
@@ -164,6 +167,24 @@ impl PeeringCounters {
         self.drops[cause.index()].fetch_add(frames, Relaxed);
     }
 
+    /// Received protocol frames of `bytes` now held by the control plane.
+    /// Owner only.
+    pub(crate) fn charge_control(&self, bytes: usize) {
+        self.control_bytes.fetch_add(bytes, SeqCst);
+    }
+
+    /// The control plane dropped frames of `bytes`; any thread.
+    pub(crate) fn release_control(&self, bytes: usize) {
+        self.control_bytes.fetch_sub(bytes, SeqCst);
+    }
+
+    /// Bytes of received protocol frames queued for or held by the control
+    /// plane (see
+    /// [`ForwardConfig::control_bytes_per_peering`](super::ForwardConfig::control_bytes_per_peering)).
+    pub fn control_bytes(&self) -> usize {
+        self.control_bytes.load(SeqCst)
+    }
+
     /// When a frame was last received (or the peering attached).
     pub fn last_received(&self) -> Millis {
         Millis(self.last_received.load(Relaxed))
@@ -186,6 +207,7 @@ impl PeeringCounters {
             bytes_written: self.bytes_written.load(Relaxed),
             last_received: self.last_received(),
             last_sent: self.last_sent(),
+            control_bytes: self.control_bytes() as u64,
             drops: DropCounts(std::array::from_fn(|i| self.drops[i].load(Relaxed))),
         }
     }
@@ -215,6 +237,9 @@ pub struct PeeringStats {
     /// When bytes were last written (or the peering attached).
     #[serde(serialize_with = "millis")]
     pub last_sent: Millis,
+    /// Bytes of received protocol frames queued for or held by the control
+    /// plane at that moment.
+    pub control_bytes: u64,
     /// Frames dropped, by cause.
     pub drops: DropCounts,
 }

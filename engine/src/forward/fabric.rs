@@ -9,6 +9,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::batch::Batch;
 use super::config::ForwardConfig;
+use super::control_ledger::ControlLedger;
 use super::counters::{DropCause, PeeringCounters};
 use super::doorbell::{Doorbell, WakeFn};
 use super::error::{LocalSendError, ProtocolSendError};
@@ -29,10 +30,7 @@ pub(crate) struct WorkerQueues {
     pub(crate) local: ArrayQueue<(SlotId, Vec<u8>)>,
     /// Drained batches coming back to the worker that filled them.
     pub(crate) recycled: ArrayQueue<Batch>,
-    pub(crate) doorbell: Doorbell,
-    /// The worker stopped reading a peering because the control queue was
-    /// full: ring it when there is room.
-    pub(crate) awaiting_control: AtomicBool,
+    pub(crate) doorbell: Arc<Doorbell>,
     /// Another worker found `crossings` full: the owner rings every worker
     /// once it has drained it.
     pub(crate) crossing_wanted: AtomicBool,
@@ -54,6 +52,8 @@ pub struct Fabric {
     pub(crate) ports: Arc<ArcSwap<PortMap>>,
     pub(crate) workers: Box<[WorkerQueues]>,
     control: ArrayQueue<ControlFrame>,
+    /// Bytes of the frames in `control` or held by the control plane.
+    control_ledger: Arc<ControlLedger>,
     deliveries: ArrayQueue<LocalDelivery>,
     local: PeeringCounters,
 }
@@ -63,14 +63,20 @@ impl Fabric {
     /// the minimum that works are raised to it.
     pub fn new(config: ForwardConfig, table: Arc<RoutingTable>) -> Arc<Fabric> {
         let config = config.sanitised();
-        let workers = (0..config.workers)
-            .map(|_| WorkerQueues {
+        let doorbells: Vec<Arc<Doorbell>> = (0..config.workers).map(|_| Arc::default()).collect();
+        let control_ledger = Arc::new(ControlLedger::new(
+            config.control_bytes_per_peering,
+            config.control_queue_bytes,
+            &doorbells,
+        ));
+        let workers = doorbells
+            .into_iter()
+            .map(|doorbell| WorkerQueues {
                 crossings: ArrayQueue::new(config.crossing_queue_len),
                 protocol: ArrayQueue::new(config.protocol_queue_len),
                 local: ArrayQueue::new(config.local_queue_len),
                 recycled: ArrayQueue::new(config.crossing_queue_len),
-                doorbell: Doorbell::default(),
-                awaiting_control: AtomicBool::new(false),
+                doorbell,
                 crossing_wanted: AtomicBool::new(false),
                 claimed: AtomicBool::new(false),
             })
@@ -80,6 +86,7 @@ impl Fabric {
             ports: Arc::default(),
             workers,
             control: ArrayQueue::new(config.control_queue_len),
+            control_ledger,
             deliveries: ArrayQueue::new(config.delivery_queue_len),
             local: PeeringCounters::new(Millis(0)),
             config,
@@ -138,29 +145,53 @@ impl Fabric {
         &self.local
     }
 
-    /// The next protocol frame received, in order per peering.
+    /// The next protocol frame received, in order per peering. Its bytes
+    /// stay charged to its peering until it is dropped: hold it while it
+    /// waits to be handled, drop it after.
     pub fn poll_control(&self) -> Option<ControlFrame> {
         let frame = self.control.pop()?;
-        fence(Ordering::SeqCst);
-        for queues in self.workers.iter() {
-            if queues.awaiting_control.swap(false, Ordering::AcqRel) {
-                queues.doorbell.ring();
-            }
-        }
+        self.control_ledger.wake_waiting(None);
         Some(frame)
     }
 
-    /// Queues a received protocol frame for the control plane; fails when
-    /// the queue is full, after asking to be woken when there is room.
-    pub(crate) fn to_control(&self, worker: usize, frame: ControlFrame) -> Result<(), ()> {
+    /// Bytes of received protocol frames queued for or held by the control
+    /// plane, over every peering (see
+    /// [`ForwardConfig::control_queue_bytes`]).
+    pub fn control_bytes(&self) -> usize {
+        self.control_ledger.charged()
+    }
+
+    /// Queues `raw`, a protocol frame received on `port` (whose counters
+    /// are `counters`) by worker `worker`, for the control plane. Fails
+    /// when the queue is full or the frame's bytes do not fit the
+    /// peering's or the total bound, after asking for the worker to be
+    /// woken when there is room.
+    pub(crate) fn to_control(
+        &self,
+        worker: usize,
+        counters: &Arc<PeeringCounters>,
+        port: Port,
+        raw: &[u8],
+    ) -> Result<(), ()> {
+        if self.control.is_full() {
+            self.control_ledger.await_room(worker);
+            if self.control.is_full() {
+                return Err(());
+            }
+        }
+        let charge = self.control_ledger.charge(worker, counters, raw.len());
+        let frame = ControlFrame::new(port, raw.to_vec(), charge.ok_or(())?);
         let Err(frame) = self.control.push(frame) else {
             return Ok(());
         };
-        if let Some(queues) = self.workers.get(worker) {
-            queues.awaiting_control.store(true, Ordering::SeqCst);
-        }
-        fence(Ordering::SeqCst);
-        self.control.push(frame).map_err(drop)
+        self.control_ledger.await_room(worker);
+        let Err(mut frame) = self.control.push(frame) else {
+            return Ok(());
+        };
+        // Not queued: give the bytes back without waking this worker, which
+        // waits for the queue.
+        frame.release(Some(worker));
+        Err(())
     }
 
     /// Queues a protocol frame the control plane transmits on `port`; it

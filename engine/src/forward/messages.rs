@@ -1,19 +1,51 @@
 //! What the forwarding plane hands to the control plane and to the local
 //! application.
 
+use super::control_ledger::ControlCharge;
 use crate::control::Port;
 use crate::wire::{Coords, PublicKey, TrafficFrame};
 
 /// A protocol frame (keepalive, announcement, bootstrap, broadcast)
 /// received on a peering, for the control plane's
 /// [`Router::handle_frame`](crate::control::Router::handle_frame).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its bytes stay charged to its peering, and to the fabric's total, until
+/// it is dropped: drop it once handled. While a peering's frames hold
+/// [`ForwardConfig::control_bytes_per_peering`](super::ForwardConfig::control_bytes_per_peering)
+/// bytes, its worker reads nothing more from it; dropping them wakes the
+/// worker.
+#[derive(Debug)]
 pub struct ControlFrame {
     /// The peering's port.
     pub port: Port,
     /// The whole frame.
     pub frame: Vec<u8>,
+    charge: ControlCharge,
 }
+
+impl ControlFrame {
+    /// A frame received on `port`, holding `charge`.
+    pub(crate) fn new(port: Port, frame: Vec<u8>, charge: ControlCharge) -> ControlFrame {
+        ControlFrame {
+            port,
+            frame,
+            charge,
+        }
+    }
+
+    /// Gives its bytes back now, waking every waiting worker but `except`.
+    pub(crate) fn release(&mut self, except: Option<usize>) {
+        self.charge.release(except);
+    }
+}
+
+impl PartialEq for ControlFrame {
+    fn eq(&self, other: &Self) -> bool {
+        self.port == other.port && self.frame == other.frame
+    }
+}
+
+impl Eq for ControlFrame {}
 
 /// A datagram addressed to this node.
 #[derive(Debug, Clone, PartialEq, Eq)]

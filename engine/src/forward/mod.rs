@@ -19,7 +19,9 @@
 //!   threads: per worker, batches of traffic from other workers, protocol
 //!   frames from the control plane and frames the local application sends
 //!   ([`Fabric::send_local`]); received protocol frames for the control
-//!   plane; datagrams for the local application.
+//!   plane, bounded in frames and in bytes per peering and in total (a
+//!   [`ControlFrame`]'s bytes count until the control plane drops it);
+//!   datagrams for the local application.
 //! * A [`Worker`] owns a set of peerings. Per peering: an input buffer the
 //!   driver reads into, split into frames in place; an [`OutputChunks`]
 //!   view of two output lanes (protocol frames first, traffic bounded in
@@ -44,6 +46,7 @@
 
 mod batch;
 mod config;
+mod control_ledger;
 mod counters;
 mod doorbell;
 mod error;

@@ -18,8 +18,9 @@ use crate::control::Port;
 pub(crate) enum InputState {
     /// Frames are taken as they arrive.
     Open,
-    /// The control queue, or the queue to another worker, was full: the
-    /// frame at the head waits for room.
+    /// The control queue (or its bytes bound for this peering or in total),
+    /// or the queue to another worker, was full: the frame at the head waits
+    /// for room.
     Blocked,
     /// The peering is broken; nothing more is read from it.
     Broken,

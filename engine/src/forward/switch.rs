@@ -2,12 +2,14 @@
 //! traffic by the table snapshot, and queue it on the destination's output
 //! (directly, or in a batch for the worker that owns it).
 
+use std::sync::Arc;
+
 use super::batch::Batch;
 use super::counters::{DropCause, PeeringCounters};
 use super::error::PeeringError;
 use super::fabric::Fabric;
 use super::flow_memo::FlowMemo;
-use super::messages::{ControlFrame, LocalDelivery};
+use super::messages::LocalDelivery;
 use super::output::PushError;
 use super::port_map::{Location, PortMap, SlotId};
 use super::route_cache::RouteCache;
@@ -20,8 +22,9 @@ use crate::wire::{frame_length, EncodeError, Frame, ParseError};
 pub(crate) enum Halt {
     /// Only a partial frame (or nothing) is left.
     Drained,
-    /// The control queue, or the queue to another worker, is full: the
-    /// frame at the head waits.
+    /// The control queue (or its bytes bound for this peering or in
+    /// total), or the queue to another worker, is full: the frame at the
+    /// head waits.
     Blocked,
     /// The peering is broken.
     Broken(PeeringError),
@@ -109,7 +112,7 @@ impl Switch<'_> {
     fn take(
         &mut self,
         from: Port,
-        counters: &PeeringCounters,
+        counters: &Arc<PeeringCounters>,
         memo: &mut FlowMemo,
         raw: &[u8],
     ) -> Result<Taken, Refusal> {
@@ -128,12 +131,8 @@ impl Switch<'_> {
                 | Frame::TreeAnnouncement(_)
                 | Frame::Bootstrap(_)
                 | Frame::WakeupBroadcast(_) => {
-                    let frame = ControlFrame {
-                        port: from,
-                        frame: raw.to_vec(),
-                    };
                     self.fabric
-                        .to_control(self.me, frame)
+                        .to_control(self.me, counters, from, raw)
                         .map_err(|()| Refusal::Blocked)?;
                     self.queued_for_control = true;
                     return Ok(Taken::Other);
