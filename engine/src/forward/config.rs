@@ -12,15 +12,27 @@ pub struct ForwardConfig {
     pub workers: usize,
     /// Bytes of each peering's input buffer, the most one read can bring
     /// in. At least two maximum frames, so that a partial frame always
-    /// leaves room for the rest of it.
+    /// leaves room for the rest of it. A peering holds one only while it
+    /// has bytes read and not yet taken as frames (see
+    /// [`Worker::read_buffer`](super::Worker::read_buffer)).
     pub input_buffer_len: usize,
     /// Most bytes of traffic waiting to be written on one peering. A
     /// traffic frame that would go past it is dropped and counted against
     /// that peering ([`DropCause::OutputFull`](super::DropCause::OutputFull)),
     /// except one the local application sent: up to another lane's worth of
     /// those is held for the lane to drain, and past that the worker leaves
-    /// local frames in their queue until it has.
+    /// local frames in their queue until it has. A peering holds a lane
+    /// only while traffic waits on it.
     pub traffic_lane_len: usize,
+    /// Emptied input buffers, and emptied traffic lanes, each worker keeps
+    /// for reuse whatever its rounds need. Beyond these, a worker keeps as
+    /// many as were in use at once in its last two rounds (calls to
+    /// [`Worker::process`](super::Worker::process)), so that peerings busy
+    /// round after round take theirs back instead of allocating, however
+    /// many they are; past that, an emptied buffer is freed, so after a
+    /// burst the spares shrink back within two rounds. Each spare costs its
+    /// full length while kept.
+    pub spare_buffers: usize,
     /// Most bytes of protocol frames waiting to be written on one peering.
     /// Protocol frames are never dropped: a peering past this bound is not
     /// reading and is marked broken
@@ -77,6 +89,7 @@ impl Default for ForwardConfig {
             workers: 1,
             input_buffer_len: 256 << 10,
             traffic_lane_len: 256 << 10,
+            spare_buffers: 16,
             protocol_lane_len: 1 << 20,
             batch_len: 2 * MAX_FRAME_LEN,
             crossing_queue_len: 32,
@@ -103,6 +116,7 @@ impl ForwardConfig {
             workers: self.workers.max(1),
             input_buffer_len: self.input_buffer_len.max(frames),
             traffic_lane_len: self.traffic_lane_len,
+            spare_buffers: self.spare_buffers,
             protocol_lane_len: self.protocol_lane_len.max(MAX_FRAME_LEN),
             batch_len: self.batch_len.max(MAX_FRAME_LEN),
             crossing_queue_len: self.crossing_queue_len.max(1),

@@ -22,36 +22,30 @@ const SKIP_AFTER_MISS: u8 = 15;
 /// bytes plus its source coordinates).
 const MAX_HEAD: usize = 256;
 
-/// The head of the last traffic frame forwarded from one peering, and of
-/// the frame it became.
+/// The heads a memo holds: a received frame's and the one it became.
 #[derive(Debug)]
+struct Heads {
+    head_len: usize,
+    head: [u8; MAX_HEAD],
+    out_head_len: usize,
+    out_head: [u8; MAX_HEAD],
+}
+
+/// The head of the last traffic frame forwarded from one peering, and of
+/// the frame it became. The heads are allocated with the first frame
+/// remembered, so a peering that forwards no traffic holds none.
+#[derive(Debug, Default)]
 pub(crate) struct FlowMemo {
     /// The routing epoch it holds for; `None` when empty.
     epoch: Option<u64>,
     /// The port the frame went out of.
     port: Port,
-    head_len: usize,
-    head: [u8; MAX_HEAD],
-    out_head_len: usize,
-    out_head: [u8; MAX_HEAD],
+    heads: Option<Box<Heads>>,
     /// Frames still to pass before remembering again.
     skip: u8,
 }
 
 impl FlowMemo {
-    /// An empty memo.
-    pub(crate) fn new() -> FlowMemo {
-        FlowMemo {
-            epoch: None,
-            port: 0,
-            head_len: 0,
-            head: [0; MAX_HEAD],
-            out_head_len: 0,
-            out_head: [0; MAX_HEAD],
-            skip: 0,
-        }
-    }
-
     /// The port to forward `raw` (one whole frame) to, if its head is the
     /// remembered one and `epoch` the remembered epoch.
     #[inline]
@@ -59,8 +53,9 @@ impl FlowMemo {
         if self.epoch != Some(epoch) {
             return None;
         }
-        let head = self.head.get(..self.head_len)?;
-        if raw.get(..self.head_len) == Some(head) {
+        let heads = self.heads.as_deref()?;
+        let head = heads.head.get(..heads.head_len)?;
+        if raw.get(..heads.head_len) == Some(head) {
             return Some(self.port);
         }
         self.skip = SKIP_AFTER_MISS;
@@ -84,8 +79,14 @@ impl FlowMemo {
     /// accepted, into `out`, returning its length.
     #[inline]
     pub(crate) fn emit(&self, raw: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
-        let head = self.out_head.get(..self.out_head_len).unwrap_or_default();
-        let payload = raw.get(self.head_len..).unwrap_or_default();
+        let (head, head_len) = match self.heads.as_deref() {
+            Some(heads) => (
+                heads.out_head.get(..heads.out_head_len).unwrap_or_default(),
+                heads.head_len,
+            ),
+            None => (&[][..], 0),
+        };
+        let payload = raw.get(head_len..).unwrap_or_default();
         let len = head.len() + payload.len();
         let Some(dst) = out.get_mut(..len) else {
             return Err(too_small(len, out.len()));
@@ -112,16 +113,28 @@ impl FlowMemo {
         let head = raw
             .len()
             .checked_sub(payload_len)
-            .and_then(|n| raw.get(..n));
-        let Some((head, dst)) = head.and_then(|h| Some((h, self.head.get_mut(..h.len())?))) else {
+            .and_then(|n| raw.get(..n))
+            .filter(|head| head.len() <= MAX_HEAD);
+        let Some(head) = head else {
+            return false;
+        };
+        let heads = self.heads.get_or_insert_with(|| {
+            Box::new(Heads {
+                head_len: 0,
+                head: [0; MAX_HEAD],
+                out_head_len: 0,
+                out_head: [0; MAX_HEAD],
+            })
+        });
+        let Some(dst) = heads.head.get_mut(..head.len()) else {
             return false;
         };
         dst.copy_from_slice(head);
-        let Ok(out_head_len) = emit_head(&mut self.out_head) else {
+        let Ok(out_head_len) = emit_head(&mut heads.out_head) else {
             return false;
         };
-        self.head_len = head.len();
-        self.out_head_len = out_head_len;
+        heads.head_len = head.len();
+        heads.out_head_len = out_head_len;
         self.port = port;
         self.epoch = Some(epoch);
         true
@@ -141,7 +154,7 @@ mod tests {
 
     #[test]
     fn recalls_the_same_head_in_the_same_epoch_only() {
-        let mut memo = FlowMemo::new();
+        let mut memo = FlowMemo::default();
         let raw = b"HEAD-abcpayload";
         assert_eq!(memo.recall(raw, 1), None);
         assert!(memo.remember(raw, 7, 4, 1, put(b"NEWHEAD!")));
@@ -159,7 +172,7 @@ mod tests {
 
     #[test]
     fn after_a_miss_on_a_live_memo_frames_are_not_remembered_for_a_while() {
-        let mut memo = FlowMemo::new();
+        let mut memo = FlowMemo::default();
         assert!(memo.wants());
         assert!(memo.remember(b"AAAApay", 3, 4, 1, put(b"XX")));
         // A new epoch's miss is no reason to wait.
@@ -174,7 +187,7 @@ mod tests {
 
     #[test]
     fn heads_too_long_or_not_written_are_not_remembered() {
-        let mut memo = FlowMemo::new();
+        let mut memo = FlowMemo::default();
         assert!(memo.remember(b"ab", 1, 1, 1, put(b"c")));
         let raw = vec![1u8; MAX_HEAD + 10];
         assert!(!memo.remember(&raw, 5, 2, 1, put(b"x")));
@@ -183,5 +196,15 @@ mod tests {
         let refused = |out: &mut [u8]| Err(too_small(1000, out.len()));
         assert!(!memo.remember(b"ab", 1, 1, 1, refused));
         assert_eq!(memo.recall(b"ab", 1), None);
+    }
+
+    #[test]
+    fn heads_are_allocated_only_for_a_frame_remembered() {
+        let mut memo = FlowMemo::default();
+        assert!(memo.heads.is_none());
+        assert!(!memo.remember(&[1u8; MAX_HEAD + 10], 5, 2, 1, put(b"x")));
+        assert!(memo.heads.is_none(), "a head too long takes no memory");
+        assert!(memo.remember(b"ab", 1, 1, 1, put(b"c")));
+        assert!(memo.heads.is_some());
     }
 }

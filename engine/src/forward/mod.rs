@@ -26,7 +26,10 @@
 //!   driver reads into, split into frames in place; an [`OutputChunks`]
 //!   view of two output lanes (protocol frames first, traffic bounded in
 //!   bytes); [`PeeringCounters`] other threads read (each has one writer,
-//!   the owning worker, so counting takes no locked instruction).
+//!   the owning worker, so counting takes no locked instruction). Input
+//!   buffers and traffic lanes are lent only while they hold bytes, from
+//!   a few spares per worker ([`BufferCounts`]), so an idle peering costs
+//!   a few hundred bytes, not half a megabyte.
 //!
 //! The per-frame path takes no lock: the table and port map are loaded
 //! once per [`Worker::process`] call, each frame is parsed in the input
@@ -45,6 +48,7 @@
 //! [`ForwardConfig`] says what happens when it is reached.
 
 mod batch;
+mod buffer_pool;
 mod config;
 mod control_ledger;
 mod counters;
@@ -61,6 +65,7 @@ mod slot;
 mod switch;
 mod worker;
 
+pub use buffer_pool::BufferCounts;
 pub use config::ForwardConfig;
 pub use counters::{DropCause, DropCounts, PeeringCounters, PeeringStats};
 pub use doorbell::WakeFn;

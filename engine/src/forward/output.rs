@@ -1,9 +1,17 @@
 //! A peering's output queue: a protocol lane that goes out first and a
-//! bounded traffic lane, written with one vectored write per round.
+//! bounded traffic lane, written with one vectored write per round. The
+//! traffic lane is lent by the worker's pool when a frame is queued and
+//! given back once everything on it is written; the protocol lane gives
+//! back its memory when it empties after growing past a few KiB.
 
 use std::io::IoSlice;
 
+use super::buffer_pool::BufferPool;
 use crate::wire::{EncodeError, HEADER_LEN};
+
+/// Bytes of memory an empty protocol lane keeps (enough for the usual
+/// frames); a lane that grew past it gives it back once empty.
+const PROTOCOL_LANE_KEEP: usize = 4 << 10;
 
 /// Why a frame was not put on a lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +32,8 @@ pub(crate) struct OutputQueue {
     protocol: Vec<u8>,
     protocol_head: usize,
     protocol_bound: usize,
-    traffic: Box<[u8]>,
+    /// `None` while empty: the lane went back to the pool.
+    traffic: Option<Box<[u8]>>,
     traffic_head: usize,
     traffic_tail: usize,
     /// End of the traffic frame the driver has written part of.
@@ -79,14 +88,14 @@ fn frame_len_at(buf: &[u8], pos: usize) -> usize {
 }
 
 impl OutputQueue {
-    /// An empty queue with a traffic lane of `traffic_len` bytes and a
-    /// protocol lane bounded at `protocol_bound` bytes.
-    pub(crate) fn new(traffic_len: usize, protocol_bound: usize) -> OutputQueue {
+    /// An empty queue with a protocol lane bounded at `protocol_bound`
+    /// bytes; its traffic lane comes from a pool when needed.
+    pub(crate) fn new(protocol_bound: usize) -> OutputQueue {
         OutputQueue {
             protocol: Vec::new(),
             protocol_head: 0,
             protocol_bound,
-            traffic: vec![0; traffic_len].into_boxed_slice(),
+            traffic: None,
             traffic_head: 0,
             traffic_tail: 0,
             traffic_split: None,
@@ -107,35 +116,42 @@ impl OutputQueue {
     }
 
     /// Appends one traffic frame that `emit` writes into the slice it is
-    /// given, returning the frame's length. Fails when the frame does not
-    /// fit in what is left of the lane.
+    /// given, returning the frame's length; the lane is taken from `lanes`
+    /// if none is held. Fails when the frame does not fit in what is left
+    /// of the lane.
     #[inline]
     pub(crate) fn push_traffic(
         &mut self,
+        lanes: &mut BufferPool,
         mut emit: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<usize, PushError> {
         loop {
-            let space = self
-                .traffic
-                .get_mut(self.traffic_tail..)
-                .unwrap_or_default();
-            match emit(space) {
+            let lane = self.traffic.get_or_insert_with(|| lanes.take());
+            let space = lane.get_mut(self.traffic_tail..).unwrap_or_default();
+            let error = match emit(space) {
                 Ok(len) => {
                     self.traffic_tail += len;
                     return Ok(len);
                 }
                 Err(EncodeError::BufferTooSmall { .. }) if self.traffic_head > 0 => {
                     self.compact_traffic();
+                    continue;
                 }
-                Err(EncodeError::BufferTooSmall { .. }) => return Err(PushError::Full),
-                Err(error) => return Err(PushError::Encode(error)),
-            }
+                Err(EncodeError::BufferTooSmall { .. }) => PushError::Full,
+                Err(error) => PushError::Encode(error),
+            };
+            self.release_idle_lane(lanes);
+            return Err(error);
         }
     }
 
     /// Appends one traffic frame as it is.
-    pub(crate) fn push_traffic_bytes(&mut self, frame: &[u8]) -> Result<usize, PushError> {
-        self.push_traffic(|out| match out.get_mut(..frame.len()) {
+    pub(crate) fn push_traffic_bytes(
+        &mut self,
+        lanes: &mut BufferPool,
+        frame: &[u8],
+    ) -> Result<usize, PushError> {
+        self.push_traffic(lanes, |out| match out.get_mut(..frame.len()) {
             Some(dst) => {
                 dst.copy_from_slice(frame);
                 Ok(frame.len())
@@ -144,9 +160,34 @@ impl OutputQueue {
         })
     }
 
+    /// Gives the traffic lane back to `lanes` if nothing is on it.
+    fn release_idle_lane(&mut self, lanes: &mut BufferPool) {
+        if self.traffic_tail == 0 {
+            if let Some(lane) = self.traffic.take() {
+                lanes.give(lane);
+            }
+        }
+    }
+
+    /// Gives the traffic lane back to `lanes`, with whatever is on it.
+    pub(crate) fn release(&mut self, lanes: &mut BufferPool) {
+        self.traffic_head = 0;
+        self.traffic_tail = 0;
+        self.traffic_split = None;
+        self.release_idle_lane(lanes);
+    }
+
+    /// Whether a traffic lane is held.
+    pub(crate) fn holds_lane(&self) -> bool {
+        self.traffic.is_some()
+    }
+
     fn compact_traffic(&mut self) {
         let head = self.traffic_head;
-        self.traffic.copy_within(head..self.traffic_tail, 0);
+        let Some(lane) = self.traffic.as_mut() else {
+            return;
+        };
+        lane.copy_within(head..self.traffic_tail, 0);
         self.traffic_tail -= head;
         self.traffic_head = 0;
         self.traffic_split = self.traffic_split.map(|end| end - head);
@@ -170,7 +211,8 @@ impl OutputQueue {
     /// What to write next.
     pub(crate) fn chunks(&self) -> OutputChunks<'_> {
         let protocol = self.protocol.get(self.protocol_head..).unwrap_or_default();
-        let traffic = |from: usize, to: usize| self.traffic.get(from..to).unwrap_or_default();
+        let lane = self.traffic.as_deref().unwrap_or_default();
+        let traffic = |from: usize, to: usize| lane.get(from..to).unwrap_or_default();
         let parts = match self.traffic_split {
             Some(split) => [
                 traffic(self.traffic_head, split),
@@ -184,7 +226,8 @@ impl OutputQueue {
 
     /// Records that the driver wrote the first `n` bytes of
     /// [`chunks`](Self::chunks); more than was there counts as all of it.
-    pub(crate) fn consume(&mut self, n: usize) {
+    /// An emptied traffic lane goes back to `lanes`.
+    pub(crate) fn consume(&mut self, lanes: &mut BufferPool, n: usize) {
         let mut n = n.min(self.pending());
         if let Some(split) = self.traffic_split {
             let k = n.min(split - self.traffic_head);
@@ -199,8 +242,7 @@ impl OutputQueue {
         self.protocol_head += k;
         n -= k;
         if self.protocol_head == self.protocol.len() {
-            self.protocol.clear();
-            self.protocol_head = 0;
+            self.empty_protocol_lane();
         }
         if n > 0 {
             self.advance_traffic(n);
@@ -208,6 +250,17 @@ impl OutputQueue {
         if self.traffic_head == self.traffic_tail {
             self.traffic_head = 0;
             self.traffic_tail = 0;
+            self.release_idle_lane(lanes);
+        }
+    }
+
+    /// Empties the protocol lane, giving its memory back if it grew.
+    fn empty_protocol_lane(&mut self) {
+        self.protocol_head = 0;
+        if self.protocol.capacity() > PROTOCOL_LANE_KEEP {
+            self.protocol = Vec::new();
+        } else {
+            self.protocol.clear();
         }
     }
 
@@ -219,9 +272,10 @@ impl OutputQueue {
             self.traffic_head = self.traffic_tail;
             return;
         }
+        let lane = self.traffic.as_deref().unwrap_or_default();
         let mut boundary = self.traffic_head;
         while boundary < target {
-            boundary += frame_len_at(&self.traffic, boundary);
+            boundary += frame_len_at(lane, boundary);
         }
         self.traffic_head = target;
         if boundary > target {
@@ -242,13 +296,48 @@ mod tests {
         f
     }
 
-    fn flat(out: &OutputQueue) -> Vec<u8> {
+    /// A queue with the pool its traffic lanes come from.
+    struct Lanes {
+        queue: OutputQueue,
+        pool: BufferPool,
+    }
+
+    impl Lanes {
+        fn new(traffic_len: usize, protocol_bound: usize) -> Lanes {
+            Lanes {
+                queue: OutputQueue::new(protocol_bound),
+                pool: BufferPool::new(traffic_len, 1),
+            }
+        }
+
+        fn push_traffic_bytes(&mut self, frame: &[u8]) -> Result<usize, PushError> {
+            self.queue.push_traffic_bytes(&mut self.pool, frame)
+        }
+
+        fn push_protocol(&mut self, frame: &[u8]) -> Result<(), usize> {
+            self.queue.push_protocol(frame)
+        }
+
+        fn consume(&mut self, n: usize) {
+            self.queue.consume(&mut self.pool, n);
+        }
+
+        fn chunks(&self) -> OutputChunks<'_> {
+            self.queue.chunks()
+        }
+
+        fn pending(&self) -> usize {
+            self.queue.pending()
+        }
+    }
+
+    fn flat(out: &Lanes) -> Vec<u8> {
         out.chunks().parts().concat()
     }
 
     #[test]
     fn protocol_goes_first() {
-        let mut out = OutputQueue::new(1024, 1024);
+        let mut out = Lanes::new(1024, 1024);
         out.push_traffic_bytes(&frame(20, 1)).unwrap();
         out.push_protocol(&frame(12, 2)).unwrap();
         assert_eq!(flat(&out), [frame(12, 2), frame(20, 1)].concat());
@@ -256,7 +345,7 @@ mod tests {
 
     #[test]
     fn a_partly_written_traffic_frame_is_finished_before_protocol() {
-        let mut out = OutputQueue::new(1024, 1024);
+        let mut out = Lanes::new(1024, 1024);
         out.push_traffic_bytes(&frame(20, 1)).unwrap();
         out.push_traffic_bytes(&frame(30, 3)).unwrap();
         out.consume(5);
@@ -281,7 +370,7 @@ mod tests {
 
     #[test]
     fn traffic_lane_is_bounded_and_compacts() {
-        let mut out = OutputQueue::new(64, 1024);
+        let mut out = Lanes::new(64, 1024);
         out.push_traffic_bytes(&frame(30, 1)).unwrap();
         out.push_traffic_bytes(&frame(30, 2)).unwrap();
         assert_eq!(out.push_traffic_bytes(&frame(30, 3)), Err(PushError::Full));
@@ -293,7 +382,7 @@ mod tests {
 
     #[test]
     fn compaction_keeps_a_split_frame_intact() {
-        let mut out = OutputQueue::new(64, 1024);
+        let mut out = Lanes::new(64, 1024);
         out.push_traffic_bytes(&frame(30, 1)).unwrap();
         out.push_traffic_bytes(&frame(30, 2)).unwrap();
         out.consume(40);
@@ -306,7 +395,7 @@ mod tests {
     #[test]
     fn io_slices_make_one_vectored_write() {
         use std::io::Write;
-        let mut out = OutputQueue::new(1024, 1024);
+        let mut out = Lanes::new(1024, 1024);
         out.push_traffic_bytes(&frame(20, 1)).unwrap();
         out.push_traffic_bytes(&frame(20, 3)).unwrap();
         out.consume(5);
@@ -322,10 +411,44 @@ mod tests {
 
     #[test]
     fn protocol_lane_bound_reports_the_backlog() {
-        let mut out = OutputQueue::new(64, 30);
+        let mut out = Lanes::new(64, 30);
         out.push_protocol(&frame(20, 1)).unwrap();
         assert_eq!(out.push_protocol(&frame(20, 2)), Err(20));
         out.consume(20);
         out.push_protocol(&frame(20, 2)).unwrap();
+    }
+
+    #[test]
+    fn the_traffic_lane_is_held_only_while_traffic_waits() {
+        let mut out = Lanes::new(64, 1024);
+        assert!(!out.queue.holds_lane());
+        out.push_traffic_bytes(&frame(30, 1)).unwrap();
+        out.push_protocol(&frame(12, 2)).unwrap();
+        assert!(out.queue.holds_lane());
+        out.consume(12 + 29);
+        assert!(out.queue.holds_lane(), "one byte of traffic left");
+        out.consume(1);
+        assert!(!out.queue.holds_lane());
+        assert_eq!(out.pool.spares(), 1);
+        // A frame that cannot fit an empty lane takes none.
+        assert_eq!(out.push_traffic_bytes(&frame(100, 3)), Err(PushError::Full));
+        assert!(!out.queue.holds_lane());
+        assert_eq!(out.pool.spares(), 1);
+    }
+
+    #[test]
+    fn a_grown_protocol_lane_gives_its_memory_back_once_empty() {
+        let mut out = Lanes::new(64, 1 << 20);
+        out.push_protocol(&frame(100, 1)).unwrap();
+        out.consume(100);
+        assert!(out.queue.protocol.capacity() >= 100, "a small lane is kept");
+        for _ in 0..100 {
+            out.push_protocol(&frame(100, 1)).unwrap();
+        }
+        assert!(out.queue.protocol.capacity() > PROTOCOL_LANE_KEEP);
+        out.consume(100 * 99);
+        assert!(out.queue.protocol.capacity() > PROTOCOL_LANE_KEEP);
+        out.consume(100);
+        assert_eq!(out.queue.protocol.capacity(), 0);
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::buffer_pool::BufferPool;
 use super::counters::PeeringCounters;
 use super::flow_memo::FlowMemo;
 use super::input::InputBuffer;
@@ -70,12 +71,13 @@ impl OutputSlot {
     /// `bound` bytes (more frames may be queued on it).
     pub(crate) fn push_local(
         &mut self,
+        lanes: &mut BufferPool,
         frame: Vec<u8>,
         bound: usize,
         writable: &mut Vec<SlotId>,
     ) -> bool {
         if self.held.is_empty() {
-            if let Ok(len) = self.queue.push_traffic_bytes(&frame) {
+            if let Ok(len) = self.queue.push_traffic_bytes(lanes, &frame) {
                 self.counters.count_traffic_out(len);
                 self.mark_writable(writable);
                 return true;
@@ -86,15 +88,19 @@ impl OutputSlot {
         self.held_bytes < bound
     }
 
-    /// Moves held frames onto the traffic lane while they fit.
-    pub(crate) fn release_held(&mut self) {
+    /// Moves held frames onto the traffic lane while they fit; once none
+    /// is left, the memory that held them goes.
+    pub(crate) fn release_held(&mut self, lanes: &mut BufferPool) {
         while let Some(frame) = self.held.front() {
-            let Ok(len) = self.queue.push_traffic_bytes(frame) else {
+            let Ok(len) = self.queue.push_traffic_bytes(lanes, frame) else {
                 return;
             };
             self.counters.count_traffic_out(len);
             self.held_bytes -= len;
             self.held.pop_front();
+        }
+        if self.held.capacity() > 0 {
+            self.held = VecDeque::new();
         }
     }
 
@@ -105,5 +111,20 @@ impl OutputSlot {
             self.listed = true;
             writable.push(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Buffers aside (an idle peering holds none), a peering costs its
+    /// worker its two slot halves and its counters.
+    #[test]
+    fn an_idle_peering_costs_its_worker_a_few_hundred_bytes() {
+        let per_peering = std::mem::size_of::<Option<InputSlot>>()
+            + std::mem::size_of::<Option<OutputSlot>>()
+            + std::mem::size_of::<PeeringCounters>();
+        assert!(per_peering <= 512, "{per_peering} bytes");
     }
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::batch::Batch;
+use super::buffer_pool::BufferPool;
 use super::counters::{DropCause, PeeringCounters};
 use super::error::PeeringError;
 use super::fabric::Fabric;
@@ -62,6 +63,8 @@ pub(crate) struct Switch<'a> {
     pub(crate) ports: &'a PortMap,
     pub(crate) now: Millis,
     pub(crate) outputs: &'a mut [Option<OutputSlot>],
+    /// Where traffic lanes come from.
+    pub(crate) lanes: &'a mut BufferPool,
     pub(crate) writable: &'a mut Vec<SlotId>,
     /// Per destination worker, the batch being filled.
     pub(crate) outbound: &'a mut [Option<Batch>],
@@ -183,7 +186,7 @@ impl Switch<'_> {
         }
         let slot =
             OutputSlot::find(self.outputs, to.slot).ok_or(Stop::Drop(DropCause::NoPeering))?;
-        match slot.queue.push_traffic(emit) {
+        match slot.queue.push_traffic(self.lanes, emit) {
             Ok(len) => {
                 slot.counters.count_traffic_out(len);
                 slot.mark_writable(self.writable);

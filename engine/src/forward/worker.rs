@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Cache};
 
 use super::batch::Batch;
+use super::buffer_pool::{BufferCounts, BufferPool};
 use super::counters::{DropCause, PeeringCounters};
 use super::error::PeeringError;
 use super::fabric::Fabric;
@@ -37,7 +38,8 @@ pub struct BrokenPeering {
 /// A round of its I/O driver:
 ///
 /// 1. read each readable peering into [`read_buffer`](Self::read_buffer)
-///    and report the bytes with [`filled`](Self::filled);
+///    and report the bytes with [`filled`](Self::filled) (0 when the read
+///    brought nothing);
 /// 2. call [`process`](Self::process) once: it takes in what other threads
 ///    queued for this worker, then routes every whole frame read;
 /// 3. close each peering from [`take_broken`](Self::take_broken);
@@ -54,6 +56,10 @@ pub struct Worker {
     table: Cache<Arc<ArcSwap<RoutingTable>>, Arc<RoutingTable>>,
     ports: Cache<Arc<ArcSwap<PortMap>>, Arc<PortMap>>,
     routes: RouteCache,
+    /// Input buffers lent to peerings with bytes read.
+    input_pool: BufferPool,
+    /// Traffic lanes lent to peerings with traffic to write.
+    lane_pool: BufferPool,
     inputs: Vec<Option<InputSlot>>,
     outputs: Vec<Option<OutputSlot>>,
     free: Vec<u32>,
@@ -83,11 +89,14 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     pub(crate) fn new(index: usize, fabric: Arc<Fabric>) -> Worker {
         let workers = fabric.workers.len();
+        let config = fabric.config();
         Worker {
             index,
             table: Cache::new(Arc::clone(&fabric.table)),
             ports: Cache::new(Arc::clone(&fabric.ports)),
-            routes: RouteCache::new(fabric.config().route_cache_len),
+            routes: RouteCache::new(config.route_cache_len),
+            input_pool: BufferPool::new(config.input_buffer_len, config.spare_buffers),
+            lane_pool: BufferPool::new(config.traffic_lane_len, config.spare_buffers),
             fabric,
             inputs: Vec::new(),
             outputs: Vec::new(),
@@ -126,15 +135,15 @@ impl Worker {
             id,
             port,
             counters: Arc::clone(&counters),
-            buffer: InputBuffer::new(config.input_buffer_len),
-            memo: FlowMemo::new(),
+            buffer: InputBuffer::default(),
+            memo: FlowMemo::default(),
             state: InputState::Open,
             listed: false,
         };
         let output = OutputSlot {
             id,
             counters: Arc::clone(&counters),
-            queue: OutputQueue::new(config.traffic_lane_len, config.protocol_lane_len),
+            queue: OutputQueue::new(config.protocol_lane_len),
             held: VecDeque::new(),
             held_bytes: 0,
             listed: false,
@@ -153,13 +162,17 @@ impl Worker {
     }
 
     /// Detaches a peering (its connection closed) and unpublishes its port,
-    /// returning its port. Frames still queued for it are dropped.
+    /// returning its port. Frames still queued for it are dropped; its
+    /// buffers go back to the pools.
     pub fn detach(&mut self, slot: SlotId) -> Option<Port> {
-        let input = self.input(slot)?;
-        let port = input.port;
+        let port = self.input(slot)?.port;
         let index = slot.index as usize;
-        self.inputs[index] = None;
-        self.outputs[index] = None;
+        if let Some(mut input) = self.inputs[index].take() {
+            input.buffer.release(&mut self.input_pool);
+        }
+        if let Some(mut output) = self.outputs[index].take() {
+            output.queue.release(&mut self.lane_pool);
+        }
         self.free.push(slot.index);
         let me = self.index;
         self.fabric.ports.rcu(|map| map.without(port, me, slot));
@@ -170,13 +183,6 @@ impl Worker {
         self.inputs
             .get(slot.index as usize)?
             .as_ref()
-            .filter(|s| s.id == slot)
-    }
-
-    fn input_mut(&mut self, slot: SlotId) -> Option<&mut InputSlot> {
-        self.inputs
-            .get_mut(slot.index as usize)?
-            .as_mut()
             .filter(|s| s.id == slot)
     }
 
@@ -199,23 +205,52 @@ impl Worker {
 
     /// The free part of the peering's input buffer, to read into; empty when
     /// the peering should not be read ([`wants_read`](Self::wants_read)).
+    ///
+    /// A peering holds an input buffer only while it has bytes read and not
+    /// yet taken as frames: this lends it one (from the worker's spares when
+    /// there is one) if it holds none. Every call must be followed by
+    /// [`filled`](Self::filled) for the same slot, with 0 when the read
+    /// brought nothing (it would block, failed, or the stream ended), so
+    /// that an unused buffer goes straight back.
     pub fn read_buffer(&mut self, slot: SlotId) -> &mut [u8] {
-        match self.input_mut(slot) {
-            Some(input) if input.state == InputState::Open => input.buffer.space(),
+        match input_mut(&mut self.inputs, slot) {
+            Some(input) if input.state == InputState::Open => {
+                input.buffer.space(&mut self.input_pool)
+            }
             _ => &mut [],
         }
     }
 
     /// Records that `n` bytes were read into
-    /// [`read_buffer`](Self::read_buffer).
+    /// [`read_buffer`](Self::read_buffer). With 0, a buffer holding nothing
+    /// goes back at once; otherwise it goes back as soon as
+    /// [`process`](Self::process) has taken every byte in it.
     pub fn filled(&mut self, slot: SlotId, n: usize) {
-        let Some(input) = self.input_mut(slot) else {
+        let Some(input) = input_mut(&mut self.inputs, slot) else {
             return;
         };
         input.buffer.commit(n);
+        if n == 0 {
+            input.buffer.release_if_empty(&mut self.input_pool);
+            return;
+        }
         if !input.listed {
             input.listed = true;
             self.ready.push(slot.index);
+        }
+    }
+
+    /// The buffers lent to this worker's peerings and kept spare. An idle
+    /// peering (nothing read and not taken, nothing waiting to be written)
+    /// holds none.
+    pub fn buffers(&self) -> BufferCounts {
+        let inputs = self.inputs.iter().flatten();
+        let outputs = self.outputs.iter().flatten();
+        BufferCounts {
+            input: inputs.filter(|s| s.buffer.is_held()).count(),
+            traffic: outputs.filter(|s| s.queue.holds_lane()).count(),
+            spare_input: self.input_pool.spares(),
+            spare_traffic: self.lane_pool.spares(),
         }
     }
 
@@ -223,6 +258,8 @@ impl Worker {
     /// whole frame read since the last call, from one snapshot of the
     /// routing table and port map.
     pub fn process(&mut self, now: Millis) {
+        self.input_pool.begin_round();
+        self.lane_pool.begin_round();
         self.take_inbound();
         let table = self.table.load();
         self.routes.begin(table, now);
@@ -234,6 +271,7 @@ impl Worker {
             ports: self.ports.load(),
             now,
             outputs: &mut self.outputs,
+            lanes: &mut self.lane_pool,
             writable: &mut self.writable,
             outbound: &mut self.outbound,
             queued_for_control: false,
@@ -247,7 +285,9 @@ impl Worker {
                 input.listed = false;
                 return false;
             }
-            match switch.run(input) {
+            let halt = switch.run(input);
+            input.buffer.release_if_empty(&mut self.input_pool);
+            match halt {
                 Halt::Drained => {
                     input.state = InputState::Open;
                     input.listed = false;
@@ -306,7 +346,13 @@ impl Worker {
         }
         while let Some(batch) = queues.crossings.pop() {
             for (entry, frame) in batch.frames() {
-                push_traffic(&mut self.outputs, &mut self.writable, entry.slot, frame);
+                push_traffic(
+                    &mut self.outputs,
+                    &mut self.lane_pool,
+                    &mut self.writable,
+                    entry.slot,
+                    frame,
+                );
             }
             self.fabric.recycle(batch);
         }
@@ -331,7 +377,7 @@ impl Worker {
             let Some(output) = OutputSlot::find(&mut self.outputs, slot) else {
                 continue;
             };
-            if !output.push_local(frame, bound, &mut self.writable) {
+            if !output.push_local(&mut self.lane_pool, frame, bound, &mut self.writable) {
                 self.local_blocked_on = Some(slot);
                 return;
             }
@@ -373,11 +419,11 @@ impl Worker {
         let Some(output) = OutputSlot::find(&mut self.outputs, slot) else {
             return 0;
         };
-        output.queue.consume(n);
+        output.queue.consume(&mut self.lane_pool, n);
         if n > 0 {
             output.counters.count_written(n, now);
         }
-        output.release_held();
+        output.release_held(&mut self.lane_pool);
         let bound = self.fabric.config().traffic_lane_len;
         if self.local_blocked_on == Some(slot) && output.held_bytes < bound {
             // Local frames wait in the queue: take them in next round.
@@ -394,6 +440,7 @@ impl Worker {
 /// or counts it dropped there when the lane is full.
 fn push_traffic(
     outputs: &mut [Option<OutputSlot>],
+    lanes: &mut BufferPool,
     writable: &mut Vec<SlotId>,
     slot: SlotId,
     frame: &[u8],
@@ -401,13 +448,21 @@ fn push_traffic(
     let Some(output) = OutputSlot::find(outputs, slot) else {
         return;
     };
-    match output.queue.push_traffic_bytes(frame) {
+    match output.queue.push_traffic_bytes(lanes, frame) {
         Ok(len) => {
             output.counters.count_traffic_out(len);
             output.mark_writable(writable);
         }
         Err(_) => output.counters.count_drops(DropCause::OutputFull, 1),
     }
+}
+
+/// The input of `slot`, if it is still that peering's.
+fn input_mut(inputs: &mut [Option<InputSlot>], slot: SlotId) -> Option<&mut InputSlot> {
+    inputs
+        .get_mut(slot.index as usize)?
+        .as_mut()
+        .filter(|s| s.id == slot)
 }
 
 /// Marks the input of `slot` broken (once) and records why.
