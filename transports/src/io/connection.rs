@@ -208,7 +208,10 @@ fn read_raw(
             return Ok(());
         }
         match read_socket(stream, buffer) {
-            Ok(Some(0)) => return Err(CloseReason::EndOfStream),
+            Ok(Some(0)) => {
+                worker.filled(slot, 0);
+                return Err(CloseReason::EndOfStream);
+            }
             Ok(Some(n)) => worker.filled(slot, n),
             Ok(None) => {
                 *readable = false;
@@ -262,7 +265,10 @@ fn read_websocket(
         }
         let raw_len = if link.raw.is_empty() {
             match read_socket(stream, buffer) {
-                Ok(Some(0)) => return Err(CloseReason::EndOfStream),
+                Ok(Some(0)) => {
+                    worker.filled(slot, 0);
+                    return Err(CloseReason::EndOfStream);
+                }
                 Ok(Some(n)) => n,
                 Ok(None) => {
                     *readable = false;

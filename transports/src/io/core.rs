@@ -30,6 +30,11 @@ pub(crate) fn token(slot: SlotId) -> u64 {
     (u64::from(slot.generation) << 32) | (u64::from(slot.index) + 1)
 }
 
+/// Connections read in one round before the worker processes what they
+/// brought, as the kernel's NAPI budgets a poll: the rest wait for the next
+/// round, which follows at once.
+const READS_PER_ROUND: usize = 64;
+
 /// The state a driver thread owns besides its readiness source.
 ///
 /// A round touches only the connections that have something to do: those
@@ -198,11 +203,17 @@ impl DriverCore {
         }
     }
 
-    /// Reads each listed connection that the worker can take input from;
-    /// keeps listed those that may have more.
+    /// Reads listed connections that the worker can take input from, at
+    /// most [`READS_PER_ROUND`] of them (each holds an input buffer until
+    /// the worker processes what was read, so the budget also bounds the
+    /// buffers a round takes); keeps listed those that may have more, after
+    /// the ones not reached this round.
     fn read_listed(&mut self) {
-        let mut listed = std::mem::take(&mut self.to_read);
-        listed.retain(|&slot| {
+        let listed = std::mem::take(&mut self.to_read);
+        let mut served = 0;
+        let mut waiting = Vec::new();
+        let mut again = Vec::new();
+        for slot in listed {
             let index = slot.index as usize;
             let Some(connection) = self
                 .connections
@@ -210,25 +221,38 @@ impl DriverCore {
                 .and_then(Option::as_mut)
                 .filter(|c| c.slot == slot)
             else {
-                return false;
+                continue;
             };
-            if connection.should_read(&self.worker) {
-                if let Err(reason) = connection.read_into(&mut self.worker) {
-                    self.ended.push((index, reason));
-                    connection.listed_to_read = false;
-                    return false;
+            if !connection.should_read(&self.worker) {
+                connection.listed_to_read = connection.has_input();
+                if connection.listed_to_read {
+                    again.push(slot);
                 }
-                if connection.pending_output && connection.writable && !connection.listed_to_write {
-                    connection.listed_to_write = true;
-                    self.to_write.push(slot);
-                }
+                continue;
+            }
+            if served == READS_PER_ROUND {
+                waiting.push(slot);
+                continue;
+            }
+            served += 1;
+            if let Err(reason) = connection.read_into(&mut self.worker) {
+                self.ended.push((index, reason));
+                connection.listed_to_read = false;
+                continue;
+            }
+            if connection.pending_output && connection.writable && !connection.listed_to_write {
+                connection.listed_to_write = true;
+                self.to_write.push(slot);
             }
             connection.listed_to_read = connection.has_input();
-            connection.listed_to_read
-        });
-        // Connections listed while reading (none today) come after.
-        listed.append(&mut self.to_read);
-        self.to_read = listed;
+            if connection.listed_to_read {
+                again.push(slot);
+            }
+        }
+        waiting.append(&mut again);
+        // Connections listed while reading (none today) come last.
+        waiting.append(&mut self.to_read);
+        self.to_read = waiting;
     }
 
     fn list_to_write(&mut self, slot: SlotId) {
