@@ -350,3 +350,55 @@ fn a_broadcast_hop_limit_of_255_is_treated_as_5() {
         .collect();
     assert_eq!(hops, vec![4], "the broadcast was flooded on with {hops:?}");
 }
+
+#[test]
+fn a_websocket_peer_that_breaks_the_framing_is_cut_off_alone() {
+    use tungstenite::{Bytes, Message};
+    let _serial = one_at_a_time();
+    let daemon = Daemon::start(&[]);
+    let probe = Probe::start(HONEST, daemon.tcp, PEER_WITHIN);
+    let tcp = connect_from(loopback(10), daemon.ws).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let (mut client, _) =
+        tungstenite::client(format!("ws://{}/", daemon.ws), tcp).expect("upgrade");
+    let key = fresh_key();
+    let ours = pinecone_engine::wire::Handshake::new(&key);
+    client
+        .send(Message::Binary(Bytes::copy_from_slice(ours.as_bytes())))
+        .expect("handshake");
+    // The daemon's handshake, then its tree announcement, arrive framed.
+    let mut received = 0;
+    while received < pinecone_engine::wire::HANDSHAKE_LEN {
+        match client.read().expect("the daemon answers") {
+            Message::Binary(payload) => received += payload.len(),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    client
+        .send(Message::text("not a peering"))
+        .expect("send text");
+    let started = Instant::now();
+    let cut_off = loop {
+        match client.read() {
+            Ok(Message::Close(_)) => break true,
+            Err(tungstenite::Error::Io(error))
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break false
+            }
+            Err(_) => break true,
+            Ok(_) if started.elapsed() < Duration::from_secs(3) => continue,
+            Ok(_) => break false,
+        }
+    };
+    assert!(cut_off, "the daemon kept a peer that sent a text message");
+    thread::sleep(Duration::from_secs(1));
+    assert_served("probe", &probe.finish());
+    let took = daemon.terminate();
+    assert!(took < Duration::from_secs(3), "SIGTERM took {took:?}");
+}

@@ -474,6 +474,54 @@ mod tests {
         assert_eq!(&raw[decoded.consumed..], &tail[..]);
     }
 
+    proptest::proptest! {
+        /// Any bytes, fed in any pieces: decoding never panics, never
+        /// produces more than it took, and ends at an error or having
+        /// taken everything.
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            step in 1usize..64,
+        ) {
+            let mut decoder = Decoder::default();
+            let mut pending: Vec<u8> = Vec::new();
+            'feed: for piece in raw.chunks(step) {
+                pending.extend_from_slice(piece);
+                loop {
+                    let before = pending.len();
+                    let Ok(decoded) = decoder.decode_in_place(&mut pending) else {
+                        break 'feed;
+                    };
+                    proptest::prop_assert!(decoded.produced <= decoded.consumed);
+                    proptest::prop_assert!(decoded.consumed <= before);
+                    pending.drain(..decoded.consumed);
+                    if decoded.control.is_none() {
+                        proptest::prop_assert!(pending.is_empty());
+                        break;
+                    }
+                }
+            }
+        }
+
+        /// Valid frames of random sizes, split anywhere, decode to exactly
+        /// the payloads they carry.
+        #[test]
+        fn valid_frames_round_trip_however_split(
+            payloads in proptest::collection::vec(
+                proptest::collection::vec(proptest::num::u8::ANY, 0..300), 1..8),
+            mask in proptest::array::uniform4(proptest::num::u8::ANY),
+            step in 1usize..97,
+        ) {
+            let raw: Vec<u8> = payloads
+                .iter()
+                .flat_map(|p| client_frame(true, OP_BINARY, p, mask))
+                .collect();
+            let (stream, controls) = decode_in_steps(&raw, step).expect("valid frames");
+            proptest::prop_assert_eq!(stream, payloads.concat());
+            proptest::prop_assert!(controls.is_empty());
+        }
+    }
+
     #[test]
     fn server_frames_have_minimal_headers() {
         assert_eq!(binary_header(5).1, 2);
