@@ -130,6 +130,9 @@ fn probes_cross_the_node_while_slots_are_held_and_bad_bootstraps_flood_it() {
 /// peers keeps crossing it. Bounded: about 15 s.
 #[test]
 fn three_thousand_peerings_are_accepted_kept_and_served() {
+    // The node holds a descriptor per peering, and its default peering
+    // limit follows the open-file limit: raise it first, as the daemon does.
+    pinecone_transports::raise_open_file_limit();
     let (node, target) = listening_node();
     let tool = start_peerload(
         target,
