@@ -113,10 +113,7 @@ impl DriverCore {
     }
 
     fn connection_mut(&mut self, slot: SlotId) -> Option<&mut Connection> {
-        self.connections
-            .get_mut(slot.index as usize)?
-            .as_mut()
-            .filter(|c| c.slot == slot)
+        attached(&mut self.connections, slot)
     }
 
     /// Carries out the control thread's commands.
@@ -215,12 +212,7 @@ impl DriverCore {
         let mut again = Vec::new();
         for slot in listed {
             let index = slot.index as usize;
-            let Some(connection) = self
-                .connections
-                .get_mut(index)
-                .and_then(Option::as_mut)
-                .filter(|c| c.slot == slot)
-            else {
+            let Some(connection) = attached(&mut self.connections, slot) else {
                 continue;
             };
             if !connection.should_read(&self.worker) {
@@ -271,12 +263,7 @@ impl DriverCore {
         let listed = std::mem::take(&mut self.to_write);
         for slot in listed {
             let index = slot.index as usize;
-            let Some(connection) = self
-                .connections
-                .get_mut(index)
-                .and_then(Option::as_mut)
-                .filter(|c| c.slot == slot)
-            else {
+            let Some(connection) = attached(&mut self.connections, slot) else {
                 continue;
             };
             connection.listed_to_write = false;
@@ -314,6 +301,14 @@ impl DriverCore {
             self.close(index, None, readiness);
         }
     }
+}
+
+/// The connection in `slot`, if it is still attached.
+fn attached(connections: &mut [Option<Connection>], slot: SlotId) -> Option<&mut Connection> {
+    connections
+        .get_mut(slot.index as usize)?
+        .as_mut()
+        .filter(|c| c.slot == slot)
 }
 
 /// The connection `token` names, if it is still attached.
