@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use node_support::{eventually, node, peer_count, CONVERGENCE};
+use node_support::{eventually, node, peer_count, test_io_flag, CONVERGENCE};
 use pinecone_engine::wire::PublicKey;
 
 /// A running daemon, killed if a test fails before stopping it.
@@ -22,6 +22,7 @@ impl Daemon {
     fn start(args: &[&str]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pinecone"))
             .args(args)
+            .args(["--io", test_io_flag()])
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -14,8 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use attack_support::{
-    connect_from, fresh_key, handshaken, loopback, one_at_a_time, slot_holders, Attack, Daemon,
-    FrameReader, Probe, ProbeReport, MAX_GAP,
+    connect_from, fresh_key, handshaken, loopback, one_at_a_time, slot_holders, test_io, Attack,
+    Daemon, FrameReader, Probe, ProbeReport, MAX_GAP,
 };
 use ed25519_dalek::SigningKey;
 use pinecone_engine::wire::{
@@ -42,7 +42,11 @@ struct HonestPair {
 impl HonestPair {
     fn join(daemon: &Daemon) -> HonestPair {
         let node = || {
-            let node = Node::random(NodeConfig::default()).expect("start a node");
+            let config = NodeConfig {
+                io: test_io(),
+                ..NodeConfig::default()
+            };
+            let node = Node::random(config).expect("start a node");
             node.connect(&format!("tcp://{}", daemon.tcp))
                 .expect("connect");
             node

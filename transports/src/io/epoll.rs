@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use core_affinity::CoreId;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use pinecone_engine::forward::Fabric;
 use tracing::warn;
 
+use super::affinity::pin_current;
 use super::core::{DriverCore, Readiness};
 use super::handle::{DriverHandle, DriverHooks, Wake};
 
@@ -33,11 +35,13 @@ impl Readiness for Poll {
     }
 }
 
-/// Starts the epoll driver of worker `index` of `fabric` on a new thread.
+/// Starts the epoll driver of worker `index` of `fabric` on a new thread,
+/// pinned to `core` if one is given.
 pub(crate) fn spawn_epoll(
     fabric: &Arc<Fabric>,
     index: usize,
     hooks: DriverHooks,
+    core: Option<CoreId>,
 ) -> io::Result<DriverHandle> {
     let worker = fabric
         .worker(index)
@@ -55,11 +59,15 @@ pub(crate) fn spawn_epoll(
         .map_err(|_| io::Error::other(format!("worker {index} already has a waker")))?;
     let (commands, inbox) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
+    let pinned = core;
     let core = DriverCore::new(worker, inbox, hooks);
     let stopping = Arc::clone(&stop);
     let thread = thread::Builder::new()
         .name(format!("pinecone-epoll-{index}"))
-        .spawn(move || run(poll, core, &stopping))?;
+        .spawn(move || {
+            pin_current(pinned);
+            run(poll, core, &stopping)
+        })?;
     Ok(DriverHandle {
         commands,
         wake,

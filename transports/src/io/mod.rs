@@ -6,6 +6,7 @@
 //! attached to it. It takes commands (attach, detach, stop) from the
 //! control thread and reports back when a peering ends.
 
+mod affinity;
 mod clock;
 mod command;
 mod connection;
@@ -15,6 +16,7 @@ mod handle;
 mod sendmsg;
 mod uring;
 
+pub(crate) use affinity::{pin_current, CorePlan};
 pub(crate) use clock::now;
 pub(crate) use command::{CloseReason, DriverCommand, DriverReport, PeeringId};
 pub(crate) use epoll::spawn_epoll;

@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
+use core_affinity::CoreId;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use pinecone_engine::forward::Fabric;
 use rustix::event::{eventfd, EventfdFlags};
 use tracing::warn;
 
+use super::affinity::pin_current;
 use super::core::{DriverCore, Readiness};
 use super::handle::{DriverHandle, DriverHooks, Wake};
 
@@ -92,11 +94,12 @@ impl Readiness for Ring {
 }
 
 /// Starts the io_uring driver of worker `index` of `fabric` on a new
-/// thread.
+/// thread, pinned to `core` if one is given.
 pub(crate) fn spawn_uring(
     fabric: &Arc<Fabric>,
     index: usize,
     hooks: DriverHooks,
+    core: Option<CoreId>,
 ) -> io::Result<DriverHandle> {
     let bell: Arc<OwnedFd> = Arc::new(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?);
     let worker = fabric
@@ -113,6 +116,7 @@ pub(crate) fn spawn_uring(
         .map_err(|_| io::Error::other(format!("worker {index} already has a waker")))?;
     let (commands, inbox) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
+    let pinned = core;
     let core = DriverCore::new(worker, inbox, hooks);
     let stopping = Arc::clone(&stop);
     // The ring is set up and every request submitted on the driver's own
@@ -122,6 +126,7 @@ pub(crate) fn spawn_uring(
     let thread = thread::Builder::new()
         .name(format!("pinecone-uring-{index}"))
         .spawn(move || {
+            pin_current(pinned);
             let ring = IoUring::new(RING_ENTRIES).map(|ring| Ring { ring });
             let ring = ring.and_then(|mut ring| {
                 ring.poll(bell.as_raw_fd(), POLLIN, WAKE_TOKEN)?;

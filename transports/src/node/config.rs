@@ -49,6 +49,12 @@ pub struct NodeConfig {
     pub limits: PeerLimits,
     /// The I/O driver.
     pub io: IoDriver,
+    /// Pin each forwarding thread to a core of its own (worker `i` on the
+    /// `i`-th core the process may run on) and the control thread to a core
+    /// off worker 0's, the busiest. Only done when there is a core per
+    /// worker; off by default, as an application may have its own plans
+    /// for its cores (the daemon turns it on).
+    pub pin_threads: bool,
 }
 
 impl NodeConfig {

@@ -23,7 +23,7 @@ use super::inbox::{ControlInput, Request, WakeBell};
 use super::limits::{PeerCounts, PeerRefusals};
 use super::peerings::Peerings;
 use crate::admission::{AdmissionStats, PeerGate};
-use crate::io::{self, spawn_epoll, spawn_uring, DriverHooks};
+use crate::io::{self, pin_current, spawn_epoll, spawn_uring, CorePlan, DriverHooks};
 use crate::listener::Listener;
 use crate::peering::{PeerOrigin, PeerStream};
 use crate::static_peers::{BackoffPolicy, StaticPeers};
@@ -92,6 +92,7 @@ impl Node {
             },
             IoDriver::Epoll => IoDriver::Epoll,
         };
+        let cores = CorePlan::new(workers, config.pin_threads);
         let mut drivers = Vec::with_capacity(workers);
         for index in 0..workers {
             let reports = inbox_tx.clone();
@@ -103,8 +104,8 @@ impl Node {
                 after_round: Box::new(move || wake.ring()),
             };
             drivers.push(match io_driver {
-                IoDriver::Uring => spawn_uring(&fabric, index, hooks)?,
-                IoDriver::Epoll => spawn_epoll(&fabric, index, hooks)?,
+                IoDriver::Uring => spawn_uring(&fabric, index, hooks, cores.worker(index))?,
+                IoDriver::Epoll => spawn_epoll(&fabric, index, hooks, cores.worker(index))?,
             });
         }
         let gate = PeerGate {
@@ -142,7 +143,10 @@ impl Node {
         };
         let thread = thread::Builder::new()
             .name("pinecone-control".to_owned())
-            .spawn(move || control.run())?;
+            .spawn(move || {
+                pin_current(cores.control());
+                control.run()
+            })?;
         Ok(Node {
             public_key,
             io_driver,

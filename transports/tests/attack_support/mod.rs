@@ -18,6 +18,10 @@ use pinecone_engine::wire::{
 use rand_core::OsRng;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
+#[path = "../node_support/io_switch.rs"]
+mod io_switch;
+pub use io_switch::{test_io, test_io_flag};
+
 /// Attack tests run one at a time: each measures timing (keepalive gaps)
 /// that other tests' load on a small machine would blur.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -53,7 +57,7 @@ impl Daemon {
     pub fn start(extra: &[&str]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pinecone"))
             .args(["--listen", "127.0.0.1:0", "--listen-ws", "127.0.0.1:0"])
-            .args(["--manhole", "--workers", "2"])
+            .args(["--manhole", "--workers", "2", "--io", test_io_flag()])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -8,13 +8,28 @@ use std::time::{Duration, Instant};
 use pinecone_engine::forward::ForwardConfig;
 use pinecone_transports::{IoDriver, Node, NodeConfig};
 
+#[path = "io_switch.rs"]
+mod io_switch;
+// Each test crate uses its share of the helpers.
+#[allow(unused_imports)]
+pub use io_switch::{test_io, test_io_flag};
+
 /// How long a network of a few nodes gets to converge.
 pub const CONVERGENCE: Duration = Duration::from_secs(30);
 
+/// The default settings with the I/O driver the environment asks for
+/// ([`test_io`]).
+pub fn test_config() -> NodeConfig {
+    NodeConfig {
+        io: test_io(),
+        ..NodeConfig::default()
+    }
+}
+
 /// A node with a distinct key per `seed`, two forwarding workers and the
-/// default I/O driver.
+/// I/O driver the environment asks for ([`test_io`]).
 pub fn node(seed: u8) -> Node {
-    node_with(seed, NodeConfig::default())
+    node_with(seed, test_config())
 }
 
 /// A node with a distinct key per `seed`, two forwarding workers and the

@@ -1,40 +1,49 @@
-//! `pps`: transit forwarding through one `pinecone` daemon over loopback
-//! TCP, in packets per second, against a zero-work relay in the same run.
+//! `pps`: transit forwarding through `pinecone` daemons over loopback TCP,
+//! in frames per second, against zero-work relays in the same run.
 //!
-//! A generator peering and a sink peering each complete the handshake with
-//! the daemon and announce themselves as tree roots, so the sink's key is a
-//! direct SNEK candidate of the node. The generator then writes SNEK-routed
-//! traffic frames addressed to the sink in large batches; the sink deframes
-//! and counts what arrives. The same generator code then writes the same
-//! bytes through a relay that splices two TCP streams without parsing
-//! them, to a second counting sink: that is the ceiling.
+//! For each daemon (each binary given, with each I/O driver asked for) a
+//! generator peering and a sink peering complete the handshake and announce
+//! themselves as tree roots, so the sink's key is a direct SNEK candidate of
+//! the node. The generator then writes SNEK-routed traffic frames that
+//! route to the sink in large batches; the sink deframes and counts what
+//! arrives. The same bytes then go through relays that pass one stream
+//! into another without parsing them: that is the ceiling.
+//!
+//! A single flow is one source key to the sink's key. Many flows (`--flows
+//! 1024`) give every frame one of that many source keys and one of
+//! `--destinations` keys just below the sink's (which all route to it), so
+//! that consecutive frames never share a head, as on a backbone. Every
+//! scenario is measured on every path once per run, the paths taking turns
+//! in a rotating order, and the medians over runs close the report.
 
 mod daemon;
+mod flows;
 mod generator;
 mod measure;
 mod peer;
 mod relay;
+mod report;
 mod sink;
+mod target;
 
-use std::net::{TcpListener, TcpStream};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use ed25519_dalek::SigningKey;
 use pinecone_engine::wire::Watermark;
 
-use daemon::Daemon;
 use generator::Batch;
-use measure::{measure, wait_until_delivering, Sample, Timing};
-use peer::Peering;
-use sink::{count_traffic, FrameCount};
+use measure::{measure, wait_until_delivering, Timing};
+use relay::RelayKind;
+use report::{Results, Scenario};
+use target::{peer_keys, Target};
 
 /// Command-line options.
 #[derive(Parser)]
-#[command(about = "Transit packets per second through one pinecone daemon over loopback TCP")]
+#[command(about = "Transit frames per second through pinecone daemons over loopback TCP")]
 struct Args {
     /// Seconds of each measurement window.
     #[arg(long, default_value_t = 5.0)]
@@ -45,15 +54,35 @@ struct Args {
     /// Payload sizes to measure, in bytes.
     #[arg(long, value_delimiter = ',', default_value = "64,1280")]
     payloads: Vec<usize>,
-    /// The `pinecone` daemon; by default the one next to this binary.
+    /// Numbers of flows (distinct source keys) to measure; 1 is a single
+    /// flow to the sink's own key.
+    #[arg(long, value_delimiter = ',', default_value = "1,1024")]
+    flows: Vec<usize>,
+    /// Destination keys of many-flows traffic (all routing to the sink).
+    #[arg(long, default_value_t = 1024)]
+    destinations: usize,
+    /// Interleaved runs; the report closes with the medians.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Frames per second to offer (paced); by default as many as each path
+    /// takes. Paced runs measure the node's CPU cost at that rate, and
+    /// leave the relays out.
     #[arg(long)]
-    daemon: Option<PathBuf>,
-    /// Passed to the daemon as `--workers`.
+    rate: Option<f64>,
+    /// A `pinecone` daemon to measure, as `PATH` or `LABEL=PATH`;
+    /// repeatable. By default the one next to this binary.
+    #[arg(long)]
+    daemon: Vec<String>,
+    /// I/O drivers to run each daemon with (`--io`).
+    #[arg(long, value_delimiter = ',', default_value = "uring,epoll")]
+    io: Vec<String>,
+    /// Passed to every daemon as `--workers`.
     #[arg(long)]
     workers: Option<usize>,
-    /// Passed to the daemon as `--io` (uring or epoll).
-    #[arg(long)]
-    io: Option<String>,
+    /// Another flag passed to every daemon as it is (for example
+    /// `--daemon-arg=--no-pin`); repeatable.
+    #[arg(long, allow_hyphen_values = true)]
+    daemon_arg: Vec<String>,
     /// Send frames as an earlier hop would have left them (watermark: the
     /// sink's key), so the node forwards them unchanged but for the hop
     /// limit; by default they carry the fresh watermark of a frame that
@@ -72,104 +101,179 @@ fn main() -> ExitCode {
     }
 }
 
-/// The two paths the generator can write into, with their counters.
-struct Paths {
-    node_writer: Arc<Mutex<TcpStream>>,
-    node_count: FrameCount,
-    relay_writer: Arc<Mutex<TcpStream>>,
-    relay_count: FrameCount,
-}
-
 fn run(args: Args) -> Result<(), String> {
     if !(args.seconds > 0.0 && args.seconds <= 600.0) {
         return Err("--seconds must be in (0, 600]".into());
     }
+    if args.flows.contains(&0) || args.destinations == 0 || args.runs == 0 {
+        return Err("--flows, --destinations and --runs must be at least 1".into());
+    }
     let timing = Timing {
         warmup: Duration::from_millis(args.warmup_ms),
         window: Duration::from_secs_f64(args.seconds),
+        rate: args.rate,
     };
-    let mut daemon = Daemon::spawn(
-        &daemon_path(args.daemon)?,
-        &daemon_args(args.workers, args.io.as_deref()),
-    )?;
+    let targets = start_targets(&args)?;
+    let batches = build_batches(&args)?;
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    println!("paths: {}", names.join(", "));
     println!(
-        "node under test: pinecone daemon at tcp://{}",
-        daemon.address
+        "{:>4} {:>8} {:>6} {:<22} {:>12} {:>12} {:>10}",
+        "run", "payload", "flows", "path", "offered pps", "pps", "CPU s/Mf"
     );
-
-    let sink_key = SigningKey::from_bytes(&[0x51; 32]);
-    let generator_key = SigningKey::from_bytes(&[0x47; 32]);
-    let sink = Peering::open(daemon.address, &sink_key)?;
-    let generator = Peering::open(daemon.address, &generator_key)?;
-    let (relay_writer, relay_count) = relay_path()?;
-    let paths = Paths {
-        node_writer: Arc::clone(&generator.writer),
-        node_count: count_traffic(sink.reader.try_clone().map_err(|e| e.to_string())?),
-        relay_writer,
-        relay_count,
-    };
-    // Drain what the node sends the generator (announcements, keepalives).
-    count_traffic(generator.reader.try_clone().map_err(|e| e.to_string())?);
-
-    println!(
-        "{:>8} {:>12} {:>12} {:>12} {:>7} {:>14}",
-        "payload", "offered pps", "node pps", "relay pps", "ratio", "node CPU s/Mf"
-    );
-    let watermark = if args.already_routed {
-        Watermark {
-            key: sink.key,
-            seq: 0,
+    let mut results = Results::default();
+    let mut proven = vec![false; targets.len()];
+    for run in 0..args.runs {
+        for (&scenario, batch) in &batches {
+            for turn in 0..targets.len() {
+                let index = (run + turn) % targets.len();
+                let target = &targets[index];
+                if !proven[index] {
+                    wait_until_delivering(
+                        &target.writer,
+                        batch,
+                        &target.count,
+                        Duration::from_secs(10),
+                    )
+                    .map_err(|e| format!("{}: {e}", target.name))?;
+                    proven[index] = true;
+                }
+                let sample = measure(&target.writer, batch, &target.count, timing, &|| {
+                    target.cpu_seconds()
+                });
+                let cpu = sample
+                    .node_cpu_per_million()
+                    .map_or_else(|| "-".to_owned(), |c| format!("{c:.3}"));
+                println!(
+                    "{:>4} {:>8} {:>6} {:<22} {:>12.0} {:>12.0} {:>10}",
+                    run + 1,
+                    scenario.0,
+                    scenario.1,
+                    target.name,
+                    sample.offered_pps(),
+                    sample.delivered_pps(),
+                    cpu
+                );
+                results.record(scenario, &target.name, run, sample);
+            }
         }
-    } else {
-        Watermark::FRESH
-    };
-    for &payload in &args.payloads {
-        let batch = Arc::new(Batch::snek(generator.key, sink.key, watermark, payload)?);
-        wait_until_delivering(
-            &paths.node_writer,
-            &batch,
-            &paths.node_count,
-            Duration::from_secs(10),
-        )?;
-        let node_cpu = || daemon.cpu_seconds().ok();
-        let through_node = measure(
-            &paths.node_writer,
-            &batch,
-            &paths.node_count,
-            timing,
-            &node_cpu,
-        );
-        let through_relay = measure(
-            &paths.relay_writer,
-            &batch,
-            &paths.relay_count,
-            timing,
-            &|| None,
-        );
-        print_row(payload, &through_node, &through_relay);
     }
-    if !daemon.is_running() {
-        return Err("the daemon exited during the run".into());
+    let relays: Vec<String> = targets
+        .iter()
+        .filter(|t| t.relay.is_some())
+        .map(|t| t.name.clone())
+        .collect();
+    results.print_medians(&relays, &driver_pairs(&targets));
+    println!();
+    for target in targets {
+        if let Some(mut node) = target.node {
+            if !node.daemon.is_running() {
+                return Err(format!("{} exited during the run", target.name));
+            }
+            println!(
+                "{} peak RSS (VmHWM): {} KiB",
+                target.name,
+                node.daemon.peak_rss_kib()?
+            );
+        }
     }
-    println!("node peak RSS (VmHWM): {} KiB", daemon.peak_rss_kib()?);
     Ok(())
 }
 
-/// Connects a generator stream through a fresh relay to a counting sink.
-fn relay_path() -> Result<(Arc<Mutex<TcpStream>>, FrameCount), String> {
-    let sink = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let relay = relay::start(sink.local_addr().map_err(|e| e.to_string())?)?;
-    let generator = TcpStream::connect(relay).map_err(|e| format!("connect relay: {e}"))?;
-    generator.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (delivered, _) = sink.accept().map_err(|e| format!("relay sink: {e}"))?;
-    Ok((Arc::new(Mutex::new(generator)), count_traffic(delivered)))
+/// Every daemon with every driver, then the relays (unless paced).
+fn start_targets(args: &Args) -> Result<Vec<Target>, String> {
+    let daemons = if args.daemon.is_empty() {
+        vec![("node".to_owned(), default_daemon_path()?)]
+    } else {
+        args.daemon.iter().map(|d| labelled_path(d)).collect()
+    };
+    let mut targets = Vec::new();
+    for (label, path) in &daemons {
+        for io in &args.io {
+            let mut flags = vec!["--io".to_owned(), io.clone()];
+            if let Some(workers) = args.workers {
+                flags.extend(["--workers".to_owned(), workers.to_string()]);
+            }
+            flags.extend(args.daemon_arg.iter().cloned());
+            let target = Target::node(path, label, io, &flags)?;
+            if let Some(node) = &target.node {
+                println!(
+                    "{}: pinecone daemon at tcp://{}",
+                    target.name, node.daemon.address
+                );
+            }
+            targets.push(target);
+        }
+    }
+    if args.rate.is_none() {
+        targets.push(Target::relay(RelayKind::Copy)?);
+        targets.push(Target::relay(RelayKind::Splice)?);
+    }
+    Ok(targets)
 }
 
-/// The daemon binary: `given`, or `pinecone` next to this executable.
-fn daemon_path(given: Option<PathBuf>) -> Result<PathBuf, String> {
-    if let Some(path) = given {
-        return Ok(path);
+/// Each scenario's batch of frames.
+fn build_batches(args: &Args) -> Result<BTreeMap<Scenario, Arc<Batch>>, String> {
+    let (generator, sink) = peer_keys();
+    let watermark = if args.already_routed {
+        Watermark { key: sink, seq: 0 }
+    } else {
+        Watermark::FRESH
+    };
+    let mut batches = BTreeMap::new();
+    for &payload in &args.payloads {
+        for &flow_count in &args.flows {
+            let (sources, destinations) = if flow_count == 1 {
+                (vec![generator], vec![sink])
+            } else {
+                (
+                    flows::source_keys(flow_count),
+                    flows::destination_keys(sink, args.destinations),
+                )
+            };
+            let batch = Batch::snek(&sources, &destinations, watermark, payload)?;
+            batches.insert((payload, flow_count), Arc::new(batch));
+        }
     }
+    Ok(batches)
+}
+
+/// The (io_uring, epoll) path names of each daemon that runs both.
+fn driver_pairs(targets: &[Target]) -> Vec<(String, String)> {
+    let nodes: Vec<_> = targets.iter().filter_map(|t| t.node.as_ref()).collect();
+    nodes
+        .iter()
+        .filter(|n| n.io == "uring")
+        .filter_map(|uring| {
+            nodes
+                .iter()
+                .find(|n| n.label == uring.label && n.io == "epoll")
+                .map(|epoll| {
+                    (
+                        format!("{} {}", uring.label, uring.io),
+                        format!("{} {}", epoll.label, epoll.io),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// `LABEL=PATH`, or a bare `PATH` labelled by its file name.
+fn labelled_path(text: &str) -> (String, PathBuf) {
+    match text.split_once('=') {
+        Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
+        None => {
+            let path = PathBuf::from(text);
+            let label = path
+                .file_name()
+                .map_or_else(|| "node".to_owned(), |n| n.to_string_lossy().into_owned());
+            (label, path)
+        }
+    }
+}
+
+/// `pinecone` next to this executable.
+fn default_daemon_path() -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let path = me.with_file_name("pinecone");
     if path.exists() {
@@ -180,33 +284,4 @@ fn daemon_path(given: Option<PathBuf>) -> Result<PathBuf, String> {
             path.display()
         ))
     }
-}
-
-/// The daemon flags the options ask for.
-fn daemon_args(workers: Option<usize>, io: Option<&str>) -> Vec<String> {
-    let mut args = Vec::new();
-    if let Some(workers) = workers {
-        args.extend(["--workers".to_string(), workers.to_string()]);
-    }
-    if let Some(io) = io {
-        args.extend(["--io".to_string(), io.to_string()]);
-    }
-    args
-}
-
-/// Prints one payload size's results.
-fn print_row(payload: usize, node: &Sample, relay: &Sample) {
-    let ratio = node.delivered_pps() / relay.delivered_pps().max(f64::MIN_POSITIVE);
-    let cpu = node
-        .node_cpu_per_million()
-        .map_or_else(|| "n/a".to_string(), |c| format!("{c:.3}"));
-    println!(
-        "{:>8} {:>12.0} {:>12.0} {:>12.0} {:>6.1}% {:>14}",
-        payload,
-        node.offered_pps(),
-        node.delivered_pps(),
-        relay.delivered_pps(),
-        ratio * 100.0,
-        cpu
-    );
 }

@@ -45,6 +45,8 @@ pub struct Timing {
     pub warmup: Duration,
     /// The window itself.
     pub window: Duration,
+    /// Frames per second to offer; as many as the path takes when `None`.
+    pub rate: Option<f64>,
 }
 
 /// Writes `batch` through `writer` for the warm-up and the window, counting
@@ -57,7 +59,7 @@ pub fn measure(
     timing: Timing,
     node_cpu: &dyn Fn() -> Option<f64>,
 ) -> Sample {
-    let generator = Generator::start(Arc::clone(writer), Arc::clone(batch));
+    let generator = Generator::start(Arc::clone(writer), Arc::clone(batch), timing.rate);
     std::thread::sleep(timing.warmup);
     let (delivered0, offered0, cpu0, start) =
         (count.get(), generator.offered(), node_cpu(), Instant::now());

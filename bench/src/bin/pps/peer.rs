@@ -28,8 +28,6 @@ pub type SharedWriter = Arc<Mutex<TcpStream>>;
 
 /// An established peering with the node.
 pub struct Peering {
-    /// Our public key.
-    pub key: PublicKey,
     /// A second handle on the socket, for reading.
     pub reader: TcpStream,
     /// The socket's write side.
@@ -57,7 +55,6 @@ impl Peering {
             std::thread::spawn(move || write_keepalives(&writer, &stop))
         };
         Ok(Peering {
-            key,
             reader,
             writer,
             stop,

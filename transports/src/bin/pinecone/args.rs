@@ -84,6 +84,12 @@ pub struct Args {
     /// kernel does not allow it) or `epoll`.
     #[arg(long, value_name = "uring|epoll", default_value = "uring")]
     pub io: IoDriver,
+
+    /// Leave the threads unpinned. By default, when there is a core per
+    /// forwarding worker, each worker thread is pinned to a core of its
+    /// own and the control thread to a core off the first worker's.
+    #[arg(long)]
+    pub no_pin: bool,
 }
 
 /// The reference daemon's single-dash flags and their spellings here.
@@ -204,6 +210,7 @@ mod tests {
         assert!(args.manhole);
         assert_eq!(args.workers, Some(3));
         assert_eq!(args.io, IoDriver::Uring);
+        assert!(!args.no_pin, "pinned by default");
         assert_eq!(args.max_peers, None);
         assert!(args.max_pending_per_source < args.max_pending_handshakes);
     }
@@ -228,6 +235,7 @@ mod tests {
             "2001:db8::/32",
             "--manhole",
             "--manhole-anywhere",
+            "--no-pin",
         ]))
         .expect("parses");
         assert_eq!(args.max_peers, Some(100));
@@ -238,6 +246,7 @@ mod tests {
         );
         assert_eq!(args.deny.len(), 2);
         assert!(args.manhole_anywhere);
+        assert!(args.no_pin);
         assert!(Args::try_parse_from(strings(&["pinecone", "--deny", "10.0.0.0/40"])).is_err());
         assert!(
             Args::try_parse_from(strings(&["pinecone", "--manhole-anywhere"])).is_err(),

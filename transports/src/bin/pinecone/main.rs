@@ -42,6 +42,7 @@ fn run(args: Args) -> Result<(), String> {
     let files = raise_open_file_limit();
     let mut config = NodeConfig {
         io: args.io,
+        pin_threads: !args.no_pin,
         ..NodeConfig::default()
     };
     config.forward.workers = args.workers.unwrap_or(0);
