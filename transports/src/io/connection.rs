@@ -3,13 +3,11 @@
 //! WebSocket, the framing the driver speaks on it.
 
 use std::io::{self, IoSlice, Read};
-use std::os::fd::AsRawFd;
 
 use pinecone_engine::control::Millis;
 use pinecone_engine::forward::{SlotId, Worker};
 
 use super::command::{CloseReason, PeeringId};
-use super::core::{token, Readiness, WriteOutcome};
 use super::sendmsg::send_vectored;
 use crate::peering::PeerStream;
 use crate::websocket::codec::{binary_header, pong_frame, Control, Decoder, CLOSE_FRAME};
@@ -37,8 +35,6 @@ pub(crate) struct Connection {
     pub(crate) listed_to_read: bool,
     /// Listed among the connections to write this round.
     pub(crate) listed_to_write: bool,
-    /// A write was handed to the driver and its outcome is not known yet.
-    pub(crate) write_queued: bool,
     framing: Framing,
 }
 
@@ -68,8 +64,6 @@ struct WebSocketLink {
     payload_left: usize,
     /// Control frames (pongs) to write at the next frame boundary.
     control_out: Vec<u8>,
-    /// The write in progress carries `control_out`, not a data frame.
-    writing_control: bool,
 }
 
 impl WebSocketLink {
@@ -115,7 +109,6 @@ impl Connection {
             pending_output: false,
             listed_to_read: false,
             listed_to_write: false,
-            write_queued: false,
             framing,
         }
     }
@@ -137,22 +130,13 @@ impl Connection {
 
     /// Reads into the worker's input buffer until the socket is drained,
     /// the buffer is full or this peering had its share of the round.
-    pub(crate) fn read_into(
-        &mut self,
-        worker: &mut Worker,
-        io: &mut impl Readiness,
-    ) -> Result<(), CloseReason> {
-        let mut source = Source {
-            io,
-            stream: &self.stream,
-            token: token(self.slot),
-        };
+    pub(crate) fn read_into(&mut self, worker: &mut Worker) -> Result<(), CloseReason> {
         match &mut self.framing {
-            Framing::Raw => read_raw(&mut source, &mut self.readable, self.slot, worker),
+            Framing::Raw => read_raw(&self.stream, &mut self.readable, self.slot, worker),
             Framing::WebSocket(link) => {
                 let mut answered = false;
                 let result = read_websocket(
-                    &mut source,
+                    &self.stream,
                     &mut self.readable,
                     self.slot,
                     worker,
@@ -170,106 +154,50 @@ impl Connection {
     /// as the connection is closed right after.
     pub(crate) fn say_goodbye(&self) {
         if let Framing::WebSocket(link) = &self.framing {
-            if link.at_frame_boundary() && !self.write_queued {
+            if link.at_frame_boundary() {
                 let _ = send_vectored(&self.stream, &[IoSlice::new(&CLOSE_FRAME)]);
             }
         }
     }
 
     /// Writes the worker's output for this peering, one vectored write at a
-    /// time, until it is all written, the socket is full or the driver
-    /// took a write whose outcome comes later ([`Self::finish_write`]).
+    /// time, until it is all written or the socket is full.
     pub(crate) fn write_from(
         &mut self,
         worker: &mut Worker,
         now: Millis,
-        io: &mut impl Readiness,
     ) -> Result<(), CloseReason> {
-        let fd = self.stream.as_raw_fd();
-        let token = token(self.slot);
-        while self.writable && !self.write_queued {
-            let outcome = match &mut self.framing {
-                Framing::Raw => {
-                    let chunks = worker.output(self.slot);
-                    if chunks.is_empty() {
-                        self.pending_output = false;
-                        return Ok(());
-                    }
-                    io.write(fd, token, &chunks.io_slices())
-                }
+        while self.writable {
+            let step = match &mut self.framing {
+                Framing::Raw => write_raw(&self.stream, self.slot, worker, now),
                 Framing::WebSocket(link) => {
-                    let Some(parts) = link.next_write(worker, self.slot) else {
-                        self.pending_output = false;
-                        return Ok(());
-                    };
-                    io.write(fd, token, &parts)
+                    write_websocket(&self.stream, self.slot, worker, link, now)
                 }
             };
-            match outcome {
-                WriteOutcome::Queued => self.write_queued = true,
-                WriteOutcome::Done(result) => self.wrote(result, worker, now)?,
+            match step {
+                Ok(WriteStep::Done) => {
+                    self.pending_output = false;
+                    return Ok(());
+                }
+                Ok(WriteStep::More) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(error) => return Err(CloseReason::Io(error)),
             }
         }
         Ok(())
     }
-
-    /// Takes in the outcome of the write the driver took earlier.
-    pub(crate) fn finish_write(
-        &mut self,
-        result: io::Result<usize>,
-        worker: &mut Worker,
-        now: Millis,
-    ) -> Result<(), CloseReason> {
-        self.write_queued = false;
-        self.wrote(result, worker, now)
-    }
-
-    /// Accounts for one write: the bytes written leave the worker's queue
-    /// (or the framing's); a full socket waits for writability.
-    fn wrote(
-        &mut self,
-        result: io::Result<usize>,
-        worker: &mut Worker,
-        now: Millis,
-    ) -> Result<(), CloseReason> {
-        match result {
-            Ok(0) => Err(CloseReason::Io(io::ErrorKind::WriteZero.into())),
-            Ok(n) => {
-                match &mut self.framing {
-                    Framing::Raw => {
-                        worker.written(self.slot, n, now);
-                    }
-                    Framing::WebSocket(link) => link.wrote(n, worker, self.slot, now),
-                }
-                Ok(())
-            }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                self.writable = false;
-                Ok(())
-            }
-            Err(error) => Err(CloseReason::Io(error)),
-        }
-    }
 }
 
-/// Where a read takes bytes from: the socket, through the driver (which may
-/// hand over bytes it received itself).
-struct Source<'a, R: Readiness> {
-    io: &'a mut R,
-    stream: &'a PeerStream,
-    token: u64,
+/// What one write did.
+enum WriteStep {
+    /// Nothing is left to write.
+    Done,
+    /// Bytes went out; there may be more.
+    More,
 }
 
-impl<R: Readiness> Source<'_, R> {
-    /// One read: `Some(n)` bytes (0 at the end of the stream), `None` when
-    /// there is nothing now.
-    fn read(&mut self, buffer: &mut [u8]) -> Result<Option<usize>, CloseReason> {
-        self.io.read(self.stream, self.token, buffer)
-    }
-}
-
-fn read_raw<R: Readiness>(
-    source: &mut Source<'_, R>,
+fn read_raw(
+    stream: &PeerStream,
     readable: &mut bool,
     slot: SlotId,
     worker: &mut Worker,
@@ -279,7 +207,7 @@ fn read_raw<R: Readiness>(
         if buffer.is_empty() {
             return Ok(());
         }
-        match source.read(buffer) {
+        match read_socket(stream, buffer) {
             Ok(Some(0)) => return Err(CloseReason::EndOfStream),
             Ok(Some(n)) => worker.filled(slot, n),
             Ok(None) => {
@@ -296,12 +224,9 @@ fn read_raw<R: Readiness>(
     Ok(())
 }
 
-/// One read from the socket: `Some(n)` bytes (0 at the end of the stream),
-/// `None` when the socket has nothing now.
-pub(crate) fn read_socket(
-    stream: &PeerStream,
-    buffer: &mut [u8],
-) -> Result<Option<usize>, CloseReason> {
+/// One read: `Some(n)` bytes (0 at the end of the stream), `None` when the
+/// socket has nothing now.
+fn read_socket(stream: &PeerStream, buffer: &mut [u8]) -> Result<Option<usize>, CloseReason> {
     loop {
         match (&*stream).read(buffer) {
             Ok(n) => return Ok(Some(n)),
@@ -315,8 +240,8 @@ pub(crate) fn read_socket(
 /// Reads WebSocket frames and hands the stream bytes they carry to the
 /// worker, decoding in the worker's own buffer. A ping queues its pong
 /// (`answered`); a close ends the peering.
-fn read_websocket<R: Readiness>(
-    source: &mut Source<'_, R>,
+fn read_websocket(
+    stream: &PeerStream,
     readable: &mut bool,
     slot: SlotId,
     worker: &mut Worker,
@@ -336,7 +261,7 @@ fn read_websocket<R: Readiness>(
             continue;
         }
         let raw_len = if link.raw.is_empty() {
-            match source.read(buffer) {
+            match read_socket(stream, buffer) {
                 Ok(Some(0)) => return Err(CloseReason::EndOfStream),
                 Ok(Some(n)) => n,
                 Ok(None) => {
@@ -380,59 +305,78 @@ fn read_websocket<R: Readiness>(
     Ok(())
 }
 
-impl WebSocketLink {
-    /// What to write next: control frames at a frame boundary, else the
-    /// rest of the data frame being written (starting one over the
-    /// worker's output when there is none); `None` when nothing waits.
-    fn next_write<'a>(&'a mut self, worker: &'a Worker, slot: SlotId) -> Option<[IoSlice<'a>; 4]> {
-        if self.at_frame_boundary() {
-            if !self.control_out.is_empty() {
-                self.writing_control = true;
-                let none = IoSlice::new(&[]);
-                return Some([IoSlice::new(&self.control_out), none, none, none]);
-            }
-            let waiting = worker.output(slot).len();
-            if waiting == 0 {
-                return None;
-            }
-            let len = waiting.min(MAX_FRAME_PAYLOAD);
-            (self.header, self.header_len) = binary_header(len);
-            self.header_sent = 0;
-            self.payload_left = len;
-        }
-        self.writing_control = false;
-        let header = self
-            .header
-            .get(self.header_sent..self.header_len)
-            .unwrap_or_default();
-        let mut slices = [
-            IoSlice::new(header),
-            IoSlice::new(&[]),
-            IoSlice::new(&[]),
-            IoSlice::new(&[]),
-        ];
-        let mut room = self.payload_left;
-        for (slice, part) in slices.iter_mut().skip(1).zip(worker.output(slot).parts()) {
-            let take = part.len().min(room);
-            *slice = IoSlice::new(part.get(..take).unwrap_or_default());
-            room -= take;
-        }
-        Some(slices)
+fn write_raw(
+    stream: &PeerStream,
+    slot: SlotId,
+    worker: &mut Worker,
+    now: Millis,
+) -> io::Result<WriteStep> {
+    let chunks = worker.output(slot);
+    if chunks.is_empty() {
+        return Ok(WriteStep::Done);
     }
+    match send_vectored(stream, &chunks.io_slices())? {
+        0 => Err(io::ErrorKind::WriteZero.into()),
+        n if worker.written(slot, n, now) == 0 => Ok(WriteStep::Done),
+        _ => Ok(WriteStep::More),
+    }
+}
 
-    /// Accounts for `n` bytes of what [`next_write`](Self::next_write)
-    /// gave written.
-    fn wrote(&mut self, n: usize, worker: &mut Worker, slot: SlotId, now: Millis) {
-        if self.writing_control {
-            self.control_out.drain(..n.min(self.control_out.len()));
-            return;
+/// Writes the worker's output in binary frames: the header and the
+/// payload go out in one vectored write, straight from the worker's
+/// queue. Control frames go out between data frames.
+fn write_websocket(
+    stream: &PeerStream,
+    slot: SlotId,
+    worker: &mut Worker,
+    link: &mut WebSocketLink,
+    now: Millis,
+) -> io::Result<WriteStep> {
+    if link.at_frame_boundary() {
+        if !link.control_out.is_empty() {
+            let written = send_vectored(stream, &[IoSlice::new(&link.control_out)])?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            link.control_out.drain(..written);
+            return Ok(WriteStep::More);
         }
-        let header_part = n.min(self.header_len - self.header_sent);
-        self.header_sent += header_part;
-        let payload_part = (n - header_part).min(self.payload_left);
-        self.payload_left -= payload_part;
-        if payload_part > 0 {
-            worker.written(slot, payload_part, now);
+        let waiting = worker.output(slot).len();
+        if waiting == 0 {
+            return Ok(WriteStep::Done);
         }
+        let len = waiting.min(MAX_FRAME_PAYLOAD);
+        (link.header, link.header_len) = binary_header(len);
+        link.header_sent = 0;
+        link.payload_left = len;
     }
+    let chunks = worker.output(slot);
+    let header = link
+        .header
+        .get(link.header_sent..link.header_len)
+        .unwrap_or_default();
+    let mut slices = [
+        IoSlice::new(header),
+        IoSlice::new(&[]),
+        IoSlice::new(&[]),
+        IoSlice::new(&[]),
+    ];
+    let mut room = link.payload_left;
+    for (slice, part) in slices.iter_mut().skip(1).zip(chunks.parts()) {
+        let take = part.len().min(room);
+        *slice = IoSlice::new(part.get(..take).unwrap_or_default());
+        room -= take;
+    }
+    let written = send_vectored(stream, &slices)?;
+    if written == 0 {
+        return Err(io::ErrorKind::WriteZero.into());
+    }
+    let header_part = written.min(header.len());
+    link.header_sent += header_part;
+    let payload_part = written - header_part;
+    link.payload_left -= payload_part;
+    if payload_part > 0 {
+        worker.written(slot, payload_part, now);
+    }
+    Ok(WriteStep::More)
 }

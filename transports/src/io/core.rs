@@ -2,7 +2,7 @@
 //! are ready: attach and detach peerings, read, route, close what broke,
 //! write.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use crossbeam_channel::Receiver;
@@ -11,68 +11,23 @@ use pinecone_engine::forward::{SlotId, Worker};
 
 use super::clock;
 use super::command::{CloseReason, DriverCommand, DriverReport, PeeringId};
-use super::connection::{read_socket, Connection};
+use super::connection::Connection;
 use super::handle::DriverHooks;
-use super::sendmsg::send_vectored;
 use crate::peering::PeerStream;
 
-/// How a driver learns that sockets are ready, and how it moves their
-/// bytes. Tokens name a peering's slot and generation ([`token`]); a
-/// readiness source reports them back. Reads and writes are plain system
-/// calls on the socket unless the driver does them its own way.
+/// How a driver learns that sockets are ready. Tokens name a peering's slot
+/// and generation ([`token`]); a readiness source reports them back.
 pub(crate) trait Readiness {
     /// Starts watching `fd` for reading and writing, edge-triggered.
     fn register(&mut self, fd: RawFd, token: u64) -> io::Result<()>;
     /// Stops watching `fd`.
     fn deregister(&mut self, fd: RawFd, token: u64);
-
-    /// One read for the peering `token` names: `Some(n)` bytes (0 at the
-    /// end of the stream), `None` when there is nothing now.
-    fn read(
-        &mut self,
-        stream: &PeerStream,
-        _token: u64,
-        buffer: &mut [u8],
-    ) -> Result<Option<usize>, CloseReason> {
-        read_socket(stream, buffer)
-    }
-
-    /// One vectored write of `parts` on `fd`, now or (when the driver
-    /// queues it) with its outcome reported later through
-    /// [`DriverCore::write_finished`]. A queued write's parts must stay
-    /// as they are until then: the core touches neither the worker nor the
-    /// connection in between.
-    fn write(&mut self, fd: RawFd, _token: u64, parts: &[IoSlice<'_>]) -> WriteOutcome {
-        // SAFETY: `fd` is the socket of a connection the caller holds open
-        // for the duration of this call.
-        #[allow(unsafe_code)]
-        let socket = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        WriteOutcome::Done(send_vectored(socket, parts))
-    }
 }
-
-/// What became of a write handed to a driver.
-#[derive(Debug)]
-pub(crate) enum WriteOutcome {
-    /// Written now: the bytes written, or why not.
-    Done(io::Result<usize>),
-    /// Queued; the outcome comes later.
-    Queued,
-}
-
-/// Bits of a token's generation; the bits above are free for a driver's
-/// own use (the io_uring driver tells its kinds of request apart there).
-pub(crate) const GENERATION_BITS: u32 = 28;
 
 /// The token of the peering in `slot`: its index plus one (zero is left
-/// for wakeups) in the low half, the low [`GENERATION_BITS`] of its
-/// generation above.
+/// for wakeups) in the low half, its generation in the high half.
 pub(crate) fn token(slot: SlotId) -> u64 {
-    (u64::from(generation_bits(slot.generation)) << 32) | (u64::from(slot.index) + 1)
-}
-
-fn generation_bits(generation: u32) -> u32 {
-    generation & ((1 << GENERATION_BITS) - 1)
+    (u64::from(slot.generation) << 32) | (u64::from(slot.index) + 1)
 }
 
 /// The state a driver thread owns besides its readiness source.
@@ -138,38 +93,6 @@ impl DriverCore {
             connection.listed_to_write = true;
             self.to_write.push(slot);
         }
-    }
-
-    /// Takes in the outcome of a write the driver queued for `token`; a
-    /// peering with more to write is listed again, one whose write failed
-    /// is closed.
-    pub(crate) fn write_finished(
-        &mut self,
-        token: u64,
-        result: io::Result<usize>,
-        readiness: &mut impl Readiness,
-    ) {
-        let Some(connection) = by_token(&mut self.connections, token) else {
-            return;
-        };
-        let slot = connection.slot;
-        match connection.finish_write(result, &mut self.worker, clock::now()) {
-            Ok(()) => {
-                if connection.pending_output {
-                    self.list_to_write(slot);
-                }
-            }
-            Err(reason) => self.close(slot.index as usize, Some(reason), readiness),
-        }
-    }
-
-    /// Whether the worker takes input from the peering `token` names.
-    pub(crate) fn wants_read(&self, token: u64) -> bool {
-        let index = (token & 0xffff_ffff).checked_sub(1);
-        index
-            .and_then(|i| self.connections.get(usize::try_from(i).ok()?)?.as_ref())
-            .filter(|c| u64::from(generation_bits(c.slot.generation)) == token >> 32)
-            .is_some_and(|c| self.worker.wants_read(c.slot))
     }
 
     /// The socket of the peering `token` names, if it is still attached.
@@ -248,7 +171,7 @@ impl DriverCore {
     /// anything for it.
     pub(crate) fn round(&mut self, readiness: &mut impl Readiness) {
         let now = clock::now();
-        self.read_listed(readiness);
+        self.read_listed();
         // Frames read before the end of a stream are still routed.
         self.worker.process(now);
         for (index, reason) in std::mem::take(&mut self.ended) {
@@ -277,7 +200,7 @@ impl DriverCore {
 
     /// Reads each listed connection that the worker can take input from;
     /// keeps listed those that may have more.
-    fn read_listed(&mut self, readiness: &mut impl Readiness) {
+    fn read_listed(&mut self) {
         let mut listed = std::mem::take(&mut self.to_read);
         listed.retain(|&slot| {
             let index = slot.index as usize;
@@ -290,7 +213,7 @@ impl DriverCore {
                 return false;
             };
             if connection.should_read(&self.worker) {
-                if let Err(reason) = connection.read_into(&mut self.worker, readiness) {
+                if let Err(reason) = connection.read_into(&mut self.worker) {
                     self.ended.push((index, reason));
                     connection.listed_to_read = false;
                     return false;
@@ -333,10 +256,10 @@ impl DriverCore {
                 continue;
             };
             connection.listed_to_write = false;
-            if !connection.pending_output || !connection.writable || connection.write_queued {
+            if !connection.pending_output || !connection.writable {
                 continue;
             }
-            if let Err(reason) = connection.write_from(&mut self.worker, now, readiness) {
+            if let Err(reason) = connection.write_from(&mut self.worker, now) {
                 self.close(index, Some(reason), readiness);
             }
         }
@@ -376,7 +299,7 @@ fn by_token(connections: &mut [Option<Connection>], token: u64) -> Option<&mut C
     connections
         .get_mut(index)?
         .as_mut()
-        .filter(|c| generation_bits(c.slot.generation) == generation)
+        .filter(|c| c.slot.generation == generation)
 }
 
 #[cfg(test)]
@@ -390,15 +313,6 @@ mod tests {
             generation: 3,
         };
         assert_eq!(token(slot), (3 << 32) | 8);
-        let wrapped = SlotId {
-            index: 7,
-            generation: u32::MAX,
-        };
-        assert_eq!(
-            token(wrapped) >> 32,
-            (1 << GENERATION_BITS) - 1,
-            "the bits above the generation stay free"
-        );
         let first = SlotId {
             index: 0,
             generation: 0,

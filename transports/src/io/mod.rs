@@ -7,7 +7,6 @@
 //! control thread and reports back when a peering ends.
 
 mod affinity;
-mod buf_ring;
 mod clock;
 mod command;
 mod connection;
@@ -16,8 +15,6 @@ mod epoll;
 mod handle;
 mod sendmsg;
 mod uring;
-mod uring_recv;
-mod uring_send;
 
 pub(crate) use affinity::{pin_current, CorePlan};
 pub(crate) use clock::now;
