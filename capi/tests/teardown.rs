@@ -176,6 +176,22 @@ fn wait_until_blocked(blocker: &Blocker) {
     thread::sleep(SETTLE);
 }
 
+/// Makes `node`'s event callback block in `wait` on `target` (the node or
+/// one of its conduits): installs it, peers `node` with a new node so that
+/// an event fires, and waits until the callback is blocked. Returns the
+/// blocker and the other node, which the test keeps until its end.
+fn block_callback(
+    node: &Handle,
+    target: usize,
+    wait: fn(usize) -> (i64, String),
+) -> (&'static Blocker, Handle) {
+    let blocker = Blocker::leaked(target, wait);
+    blocker.install(node);
+    let other = peer_with(node);
+    wait_until_blocked(blocker);
+    (blocker, other)
+}
+
 /// Asserts that the callback is not called again, over a while.
 fn assert_never_called_again(blocker: &Blocker) {
     let calls = blocker.calls();
@@ -205,10 +221,7 @@ fn into_pointer(node: Handle) -> usize {
 #[test]
 fn free_returns_while_the_callback_waits_in_recv() {
     let node = Handle::new(None);
-    let blocker = Blocker::leaked(node.0 as usize, recv_forever);
-    blocker.install(&node);
-    let _other = peer_with(&node);
-    wait_until_blocked(blocker);
+    let (blocker, _other) = block_callback(&node, node.0 as usize, recv_forever);
 
     let pointer = into_pointer(node);
     within_watchdog(
@@ -318,10 +331,7 @@ fn shutdown_ends_a_blocked_conduit_read() {
 fn shutdown_ends_a_conduit_read_in_the_callback() {
     let node = Handle::new(None);
     let conduit = Conduit::new(&node);
-    let blocker = Blocker::leaked(conduit.0 as usize, read_conduit_to_end);
-    blocker.install(&node);
-    let _other = peer_with(&node);
-    wait_until_blocked(blocker);
+    let (blocker, _other) = block_callback(&node, conduit.0 as usize, read_conduit_to_end);
 
     let pointer = node.0 as usize;
     let started = Instant::now();
@@ -346,10 +356,7 @@ fn shutdown_ends_a_conduit_read_in_the_callback() {
 #[test]
 fn shutdown_then_free_from_other_threads_while_the_callback_waits() {
     let node = Handle::new(None);
-    let blocker = Blocker::leaked(node.0 as usize, recv_forever);
-    blocker.install(&node);
-    let _other = peer_with(&node);
-    wait_until_blocked(blocker);
+    let (blocker, _other) = block_callback(&node, node.0 as usize, recv_forever);
 
     let pointer = into_pointer(node);
     let (status, outcome_at_shutdown) = within_watchdog(
@@ -377,10 +384,7 @@ unsafe extern "C" fn count_calls(_event: *const PineconeEvent, user_data: *mut c
 #[test]
 fn a_callback_replaced_during_free_is_never_called() {
     let node = Handle::new(None);
-    let blocker = Blocker::leaked(node.0 as usize, recv_forever);
-    blocker.install(&node);
-    let _other = peer_with(&node);
-    wait_until_blocked(blocker);
+    let (blocker, _other) = block_callback(&node, node.0 as usize, recv_forever);
 
     // Replacing a running callback waits for it: here, until free wakes
     // its receive.
