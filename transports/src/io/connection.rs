@@ -208,20 +208,8 @@ fn read_raw(
             return Ok(());
         }
         match read_socket(stream, buffer) {
-            Ok(Some(0)) => {
-                worker.filled(slot, 0);
-                return Err(CloseReason::EndOfStream);
-            }
-            Ok(Some(n)) => worker.filled(slot, n),
-            Ok(None) => {
-                *readable = false;
-                worker.filled(slot, 0);
-                return Ok(());
-            }
-            Err(error) => {
-                worker.filled(slot, 0);
-                return Err(error);
-            }
+            Ok(Some(n)) if n > 0 => worker.filled(slot, n),
+            nothing => return stop_reading(nothing, readable, slot, worker),
         }
     }
     Ok(())
@@ -237,6 +225,27 @@ fn read_socket(stream: &PeerStream, buffer: &mut [u8]) -> Result<Option<usize>, 
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(CloseReason::Io(error)),
         }
+    }
+}
+
+/// Ends a peering's reads for this round after a read that brought no
+/// bytes: tells the worker (which gives back the empty buffer it lent),
+/// notes a drained socket, and turns the end of the stream into its close
+/// reason.
+fn stop_reading(
+    outcome: Result<Option<usize>, CloseReason>,
+    readable: &mut bool,
+    slot: SlotId,
+    worker: &mut Worker,
+) -> Result<(), CloseReason> {
+    worker.filled(slot, 0);
+    match outcome {
+        Ok(None) => {
+            *readable = false;
+            Ok(())
+        }
+        Ok(Some(_)) => Err(CloseReason::EndOfStream),
+        Err(error) => Err(error),
     }
 }
 
@@ -265,20 +274,8 @@ fn read_websocket(
         }
         let raw_len = if link.raw.is_empty() {
             match read_socket(stream, buffer) {
-                Ok(Some(0)) => {
-                    worker.filled(slot, 0);
-                    return Err(CloseReason::EndOfStream);
-                }
-                Ok(Some(n)) => n,
-                Ok(None) => {
-                    *readable = false;
-                    worker.filled(slot, 0);
-                    return Ok(());
-                }
-                Err(error) => {
-                    worker.filled(slot, 0);
-                    return Err(error);
-                }
+                Ok(Some(n)) if n > 0 => n,
+                nothing => return stop_reading(nothing, readable, slot, worker),
             }
         } else {
             let n = buffer.len().min(link.raw.len());
