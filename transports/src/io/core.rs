@@ -33,7 +33,7 @@ pub(crate) fn token(slot: SlotId) -> u64 {
 /// Connections read in one round before the worker processes what they
 /// brought, as the kernel's NAPI budgets a poll: the rest wait for the next
 /// round, which follows at once.
-const READS_PER_ROUND: usize = 64;
+const CONNECTIONS_READ_PER_ROUND: usize = 64;
 
 /// The state a driver thread owns besides its readiness source.
 ///
@@ -53,6 +53,9 @@ pub(crate) struct DriverCore {
     to_read: Vec<SlotId>,
     /// Connections with output waiting and a writable socket.
     to_write: Vec<SlotId>,
+    /// Empty lists kept for the next round's reads, so that a busy round
+    /// allocates nothing.
+    spare_lists: [Vec<SlotId>; 2],
 }
 
 impl DriverCore {
@@ -71,6 +74,7 @@ impl DriverCore {
             ended: Vec::new(),
             to_read: Vec::new(),
             to_write: Vec::new(),
+            spare_lists: Default::default(),
         }
     }
 
@@ -201,16 +205,15 @@ impl DriverCore {
     }
 
     /// Reads listed connections that the worker can take input from, at
-    /// most [`READS_PER_ROUND`] of them (each holds an input buffer until
+    /// most [`CONNECTIONS_READ_PER_ROUND`] of them (each holds an input buffer until
     /// the worker processes what was read, so the budget also bounds the
     /// buffers a round takes); keeps listed those that may have more, after
     /// the ones not reached this round.
     fn read_listed(&mut self) {
-        let listed = std::mem::take(&mut self.to_read);
+        let mut listed = std::mem::take(&mut self.to_read);
+        let [mut waiting, mut again] = std::mem::take(&mut self.spare_lists);
         let mut served = 0;
-        let mut waiting = Vec::new();
-        let mut again = Vec::new();
-        for slot in listed {
+        for slot in listed.drain(..) {
             let index = slot.index as usize;
             let Some(connection) = attached(&mut self.connections, slot) else {
                 continue;
@@ -222,7 +225,7 @@ impl DriverCore {
                 }
                 continue;
             }
-            if served == READS_PER_ROUND {
+            if served == CONNECTIONS_READ_PER_ROUND {
                 waiting.push(slot);
                 continue;
             }
@@ -245,6 +248,7 @@ impl DriverCore {
         // Connections listed while reading (none today) come last.
         waiting.append(&mut self.to_read);
         self.to_read = waiting;
+        self.spare_lists = [listed, again];
     }
 
     fn list_to_write(&mut self, slot: SlotId) {
