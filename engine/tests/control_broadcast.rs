@@ -200,10 +200,14 @@ fn bad_broadcasts_disconnect_the_sender() {
     let mut forged = broadcast(&solo.keys[W], 1_000, root, 5);
     let last = forged.len() - 1;
     forged[last] ^= 1;
+    let before = solo.router.counters().signatures;
     assert_eq!(
         solo.feed(w, &forged),
         Err(PeerError::BadBroadcast(BroadcastError::BadSignature))
     );
+    let after = solo.router.counters().signatures;
+    assert_eq!(after.broadcast_checks, before.broadcast_checks + 1);
+    assert_eq!(after.broadcast_failures, before.broadcast_failures + 1);
     let mut short = broadcast(&solo.keys[A], 1_000, root, 5);
     // Declare a payload one byte shorter than it is and trim the frame.
     short.truncate(short.len() - 1);

@@ -217,10 +217,14 @@ fn a_badly_signed_or_malformed_bootstrap_disconnects_its_sender() {
     // Signed by V, claiming to be W's, for our root and newer than anything
     // known: only the signature is wrong.
     let forged = signed_by(&solo, V, 1_000, (solo.key(A), 3));
+    let before = solo.router.counters().signatures;
     assert_eq!(
         solo.feed(w, &forged),
         Err(PeerError::BadBootstrap(BootstrapError::BadSignature))
     );
+    let after = solo.router.counters().signatures;
+    assert_eq!(after.bootstrap_checks, before.bootstrap_checks + 1);
+    assert_eq!(after.bootstrap_failures, before.bootstrap_failures + 1);
     // A payload too short to parse.
     assert!(matches!(
         solo.feed(v, &with_payload(solo.key(W), b"short")),

@@ -385,3 +385,40 @@ fn losing_the_last_peer_resets_everything() {
         .unwrap();
     assert_eq!(solo.router.peers()[0].order, Some(1));
 }
+
+#[test]
+fn counters_follow_frames_signatures_and_tree_changes() {
+    let mut solo = Solo::quiet();
+    let start = solo.router.counters();
+    assert_eq!((start.root_changes, start.parent_changes), (0, 0));
+    let (a, w) = with_parent_a(&mut solo);
+    let counters = solo.router.counters();
+    assert_eq!(counters.frames_received.tree_announcement, 1);
+    // Ours to A and W when each was added, and again to both under A.
+    assert_eq!(counters.frames_sent.tree_announcement, 4);
+    assert_eq!(counters.signatures.announcement_checks, 1);
+    assert_eq!(counters.signatures.announcement_failures, 0);
+    assert_eq!((counters.root_changes, counters.parent_changes), (1, 1));
+
+    // A keepalive and a frame of no known type.
+    solo.feed(w, &[b'p', b'i', b'n', b'e', 0, 0, 0, 0, 0, 10])
+        .unwrap();
+    solo.feed(w, &[b'p', b'i', b'n', b'e', 0, 9, 0, 0, 0, 10])
+        .unwrap();
+    let counters = solo.router.counters();
+    assert_eq!(counters.frames_received.keepalive, 1);
+    assert_eq!(counters.frames_received.unknown, 1);
+
+    // A badly signed announcement from the parent: it is cut off, and we
+    // root our own tree again.
+    let mut frame = announcement(4, &[(&solo.keys[A], 9)]);
+    let last = frame.len() - 1;
+    frame[last] ^= 1;
+    assert!(solo.feed(a, &frame).is_err());
+    let counters = solo.router.counters();
+    assert_eq!(counters.frames_received.tree_announcement, 2);
+    assert_eq!(counters.signatures.announcement_checks, 2);
+    assert_eq!(counters.signatures.announcement_failures, 1);
+    assert_eq!(solo.router.parent(), None);
+    assert_eq!((counters.root_changes, counters.parent_changes), (2, 2));
+}

@@ -13,7 +13,7 @@ use forward_fixture::{
 };
 use pinecone_engine::control::{DropReason, Millis, Port, TrafficAction};
 use pinecone_engine::forward::{
-    DropCause, Fabric, ForwardConfig, LocalSendError, PeeringError, SlotId, Worker,
+    DropCause, Fabric, ForwardConfig, LocalSendError, PeeringError, QueueDepth, SlotId, Worker,
 };
 use pinecone_engine::wire::{
     emit_keepalive, BootstrapRepr, Frame, ParseError, PublicKey, Watermark, MAX_FRAME_LEN,
@@ -621,4 +621,65 @@ fn a_local_burst_larger_than_the_lane_waits_for_room_in_order() {
     }
     assert_eq!(sent, payloads);
     assert_eq!(b.stats(1).drops.total(), 0);
+}
+
+#[test]
+fn the_fabric_sums_every_peering_and_keeps_the_counts_of_detached_ones() {
+    let mut b = Bench::new(4, ForwardConfig::default());
+    let (k1, w1) = b.path(1, 1);
+    let (k2, w2) = b.path(2, 2);
+    let frames = [
+        snek_traffic(k1, b.src(), w1, b"one"),
+        snek_traffic(k2, b.src(), w2, b"two"),
+        snek_traffic(k1, b.src(), w1, b"three"),
+    ];
+    let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
+    feed(&mut b.worker, b.slots[3], &frames.concat());
+    b.fabric
+        .send_protocol(b.fixture.ports[2], keepalive())
+        .unwrap();
+    b.worker.process(EPOCH);
+
+    let stats = b.fabric.stats();
+    assert_eq!((stats.frames_in, stats.bytes_in), (3, bytes));
+    assert_eq!((stats.forwarded_frames, stats.forwarded_bytes), (3, bytes));
+    assert_eq!(stats.protocol_frames_out, 1);
+    assert_eq!(stats.traffic_queue, QueueDepth { frames: 3, bytes });
+    assert_eq!(
+        stats.protocol_queue,
+        QueueDepth {
+            frames: 1,
+            bytes: keepalive().len() as u64
+        }
+    );
+
+    // Peering 1 reads its two frames, then goes; its counts stay.
+    assert_eq!(b.out(1).len(), 2);
+    let stats = b.fabric.stats();
+    assert_eq!(stats.traffic_queue.frames, 1);
+    b.worker.detach(b.slots[1]);
+    let stats = b.fabric.stats();
+    assert_eq!((stats.forwarded_frames, stats.forwarded_bytes), (3, bytes));
+    assert_eq!(stats.traffic_queue.frames, 1, "peering 2's frame waits");
+    assert_eq!(stats.protocol_queue.frames, 1);
+    assert_eq!(b.out(2).len(), 2);
+    let stats = b.fabric.stats();
+    assert_eq!(stats.traffic_queue, QueueDepth::default());
+    assert_eq!(stats.protocol_queue, QueueDepth::default());
+    assert_eq!(stats.bytes_written, bytes + keepalive().len() as u64);
+
+    // A local send is not transit; a frame to a vanished peering is a drop.
+    let own = b.fixture.own_key();
+    b.fabric
+        .send_local(&snek_traffic(k2, own, Watermark::FRESH, b"out"), EPOCH)
+        .unwrap();
+    b.worker.process(EPOCH);
+    let gone = snek_traffic(k1, b.src(), w1, b"gone");
+    feed(&mut b.worker, b.slots[3], &gone);
+    b.worker.process(EPOCH);
+    let stats = b.fabric.stats();
+    assert_eq!(stats.forwarded_frames, 3);
+    assert_eq!(stats.local_frames_out, 1);
+    assert_eq!(stats.frames_in, 4);
+    assert_eq!(stats.drops.total(), 1);
 }

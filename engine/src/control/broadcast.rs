@@ -59,8 +59,6 @@ pub(crate) struct BroadcastState {
     seen: RecencyMap<SeenBroadcast>,
     /// When our next periodic broadcast goes out; `None` when disabled.
     pub(crate) next_send: Option<Millis>,
-    /// Received broadcasts whose signature was checked so far.
-    signature_checks: u64,
 }
 
 impl BroadcastState {
@@ -70,7 +68,6 @@ impl BroadcastState {
             next_send: config
                 .wakeup_broadcasts
                 .then(|| now.saturating_add(BROADCAST_INTERVAL)),
-            signature_checks: 0,
         }
     }
 
@@ -144,8 +141,13 @@ impl Router {
         let verified = match seen.map(|(last, _)| &last.payload) {
             Some(last) if last.is(&signed) => Arc::clone(last),
             _ => {
-                self.broadcasts.signature_checks += 1;
-                signed_payloads::check(&source, &signed).ok_or(BroadcastError::BadSignature)?
+                let signatures = &mut self.counters.signatures;
+                signatures.broadcast_checks += 1;
+                let checked = signed_payloads::check(&source, &signed);
+                if checked.is_none() {
+                    signatures.broadcast_failures += 1;
+                }
+                checked.ok_or(BroadcastError::BadSignature)?
             }
         };
         if signed.root() != self.current_root().key || source == self.public_key {
@@ -236,7 +238,7 @@ impl Router {
     /// known good and not checked again, so on a meshed network this is far
     /// below the number of broadcast frames received.
     pub fn broadcast_signature_checks(&self) -> u64 {
-        self.broadcasts.signature_checks
+        self.counters.signatures.broadcast_checks
     }
 }
 

@@ -61,7 +61,7 @@ pub use announcement::Root;
 pub use broadcast::BROADCAST_HOP_LIMIT;
 pub use config::Config;
 pub use coords_cache::{CoordsCache, MAX_CACHED_COORDS_LEN};
-pub use counters::Counters;
+pub use counters::{Counters, FrameCounts, SignatureCounts};
 pub use dump::{
     PathDump, PeerDump, PeerRef, QueueDump, RootDump, SnekDump, StateDump, WatermarkDump,
 };
@@ -169,6 +169,7 @@ impl Router {
         };
         peer.last_received = now;
         peer.bytes.count_rx(frame);
+        self.counters.frames_received.count(frame);
         let result = self.dispatch(port, frame, now);
         if let Err(error) = result {
             self.detach_peer(port, RemovalReason::Error(error), now);
@@ -310,6 +311,7 @@ impl Router {
         };
         peer.last_sent = peer.last_sent.max(now);
         peer.bytes.count_tx(&frame);
+        self.counters.frames_sent.count(&frame);
         self.out.transmit(port, frame);
     }
 

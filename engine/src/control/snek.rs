@@ -229,7 +229,9 @@ impl Router {
             }
             _ => {}
         }
+        self.counters.signatures.bootstrap_checks += 1;
         if super::signed_payloads::check(dest, &signed).is_none() {
+            self.counters.signatures.bootstrap_failures += 1;
             return Err(BootstrapError::BadSignature);
         }
         let entry = PathEntry {

@@ -77,6 +77,14 @@ impl Router {
     fn note_position(&mut self) {
         let position = (self.current_root().key, self.current_coords());
         if self.tree.last_position.as_ref() != Some(&position) {
+            if self
+                .tree
+                .last_position
+                .as_ref()
+                .is_some_and(|(root, _)| *root != position.0)
+            {
+                self.counters.root_changes += 1;
+            }
             self.tree.last_position = Some(position);
             self.coords_cache.clear();
         }
@@ -150,12 +158,19 @@ impl Router {
             return Err(AnnouncementError::TooManyEntries { entries, limit }.into());
         }
         let previous = peer.announcement.as_ref();
-        {
+        let mut checked = 0;
+        let checks = {
             let mut verified: Vec<&[u8]> = Vec::with_capacity(2);
             verified.extend(previous.map(|p| &*p.payload));
             verified.extend(self.parent_announcement().map(|p| &*p.payload));
-            check_announcement(&ann, &peer_key, &verified)?;
+            check_announcement(&ann, &peer_key, &verified, &mut checked)
+        };
+        let signatures = &mut self.counters.signatures;
+        signatures.announcement_checks += checked;
+        if matches!(checks, Err(AnnouncementError::BadSignature { .. })) {
+            signatures.announcement_failures += 1;
         }
+        checks?;
         if let Some(previous) = previous {
             if ann.root() == previous.root.key && ann.root_seq() < previous.root.seq {
                 return Err(PeerError::Replay);
@@ -261,6 +276,7 @@ impl Router {
             return;
         }
         self.tree.parent = parent;
+        self.counters.parent_changes += 1;
         self.table.mark_tree_dirty();
         self.note_position();
         let parent = parent.and_then(|port| Some((port, self.peers.get(port)?.info.key)));

@@ -2,10 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 
+use super::output::Written;
 use crate::control::{DropReason, Millis};
 
 /// Why the forwarding plane dropped a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DropCause {
     /// No node closer to the destination key is known.
     Unroutable,
@@ -81,6 +83,31 @@ impl DropCounts {
     pub fn iter(&self) -> impl Iterator<Item = (DropCause, u64)> + '_ {
         DropCause::ALL.iter().map(|&cause| (cause, self.get(cause)))
     }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &DropCounts) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine = mine.wrapping_add(theirs);
+        }
+    }
+}
+
+impl DropCause {
+    /// The cause's name as a metric label: `snake_case`, as serialised.
+    pub fn label(self) -> &'static str {
+        match self {
+            DropCause::Unroutable => "unroutable",
+            DropCause::Loop => "loop",
+            DropCause::Watermark => "watermark",
+            DropCause::HopLimit => "hop_limit",
+            DropCause::TooLarge => "too_large",
+            DropCause::NoPeering => "no_peering",
+            DropCause::OutputFull => "output_full",
+            DropCause::CrossingFull => "crossing_full",
+            DropCause::DeliveryFull => "delivery_full",
+            DropCause::UnknownFrame => "unknown_frame",
+        }
+    }
 }
 
 impl serde::Serialize for DropCounts {
@@ -95,22 +122,29 @@ impl serde::Serialize for DropCounts {
 }
 
 /// A peering's counters, written by the worker that owns it and read from
-/// any thread (the control thread's timers, the state dump).
+/// any thread (the control thread's timers, the state dump, the stats).
 ///
 /// Frames are counted when they enter an output lane (`*_out`) and when
-/// they are taken from the input (`*_in`); bytes written are counted when
-/// the I/O driver reports the write. Drops are counted against the peering
-/// a frame came from (routing drops) or was going to (full lanes and
-/// queues).
+/// they are taken from the input (`*_in`); bytes and whole frames written
+/// are counted when the I/O driver reports a write, once per write, so
+/// what waits on each lane is the difference. Drops are counted against
+/// the peering a frame came from (routing drops) or was going to (full
+/// lanes and queues).
 #[derive(Debug, Default)]
 pub struct PeeringCounters {
     frames_in: AtomicU64,
     bytes_in: AtomicU64,
-    frames_out: AtomicU64,
-    bytes_out: AtomicU64,
     traffic_bytes_in: AtomicU64,
-    traffic_bytes_out: AtomicU64,
+    protocol_frames_out: AtomicU64,
+    protocol_bytes_out: AtomicU64,
+    transit_frames_out: AtomicU64,
+    transit_bytes_out: AtomicU64,
+    local_frames_out: AtomicU64,
+    local_bytes_out: AtomicU64,
     bytes_written: AtomicU64,
+    protocol_frames_written: AtomicU64,
+    protocol_bytes_written: AtomicU64,
+    traffic_frames_written: AtomicU64,
     last_received: AtomicU64,
     last_sent: AtomicU64,
     /// Bytes of received protocol frames the control plane holds: added by
@@ -145,20 +179,34 @@ impl PeeringCounters {
     }
 
     /// A protocol frame put on the protocol lane. Owner only.
-    pub(crate) fn count_out(&self, bytes: usize) {
-        add_owned(&self.frames_out, 1);
-        add_owned(&self.bytes_out, bytes as u64);
+    pub(crate) fn count_protocol_out(&self, bytes: usize) {
+        add_owned(&self.protocol_frames_out, 1);
+        add_owned(&self.protocol_bytes_out, bytes as u64);
     }
 
-    /// A traffic frame put on the traffic lane. Owner only.
+    /// A transit traffic frame (received on a peering) put on the traffic
+    /// lane. Owner only.
     pub(crate) fn count_traffic_out(&self, bytes: usize) {
-        self.count_out(bytes);
-        add_owned(&self.traffic_bytes_out, bytes as u64);
+        add_owned(&self.transit_frames_out, 1);
+        add_owned(&self.transit_bytes_out, bytes as u64);
     }
 
-    /// Bytes the driver wrote. Owner only.
-    pub(crate) fn count_written(&self, bytes: usize, now: Millis) {
+    /// A traffic frame the local application sent put on the traffic
+    /// lane. Owner only.
+    pub(crate) fn count_local_out(&self, bytes: usize) {
+        add_owned(&self.local_frames_out, 1);
+        add_owned(&self.local_bytes_out, bytes as u64);
+    }
+
+    /// Bytes the driver wrote, and the frames that write finished. Owner
+    /// only.
+    pub(crate) fn count_written(&self, bytes: usize, written: Written, now: Millis) {
         add_owned(&self.bytes_written, bytes as u64);
+        if written.protocol_bytes > 0 {
+            add_owned(&self.protocol_frames_written, written.protocol_frames);
+            add_owned(&self.protocol_bytes_written, written.protocol_bytes);
+        }
+        add_owned(&self.traffic_frames_written, written.traffic_frames);
         self.last_sent.store(now.0, Relaxed);
     }
 
@@ -195,22 +243,62 @@ impl PeeringCounters {
         Millis(self.last_sent.load(Relaxed))
     }
 
-    /// A copy of every counter.
+    /// A copy of every counter. The counters are read one by one while the
+    /// owner may be counting, so two of them can be a frame apart; the
+    /// queue figures, differences of two counters, never go below zero.
     pub fn snapshot(&self) -> PeeringStats {
+        let load = |counter: &AtomicU64| counter.load(Relaxed);
+        // Written before queued: a frame is queued before it is written, so
+        // the figures waiting are never short of a frame read in between.
+        let bytes_written = load(&self.bytes_written);
+        let protocol_frames_written = load(&self.protocol_frames_written);
+        let protocol_bytes_written = load(&self.protocol_bytes_written);
+        let traffic_frames_written = load(&self.traffic_frames_written);
+        let protocol_frames_out = load(&self.protocol_frames_out);
+        let protocol_bytes_out = load(&self.protocol_bytes_out);
+        let forwarded_frames = load(&self.transit_frames_out);
+        let forwarded_bytes = load(&self.transit_bytes_out);
+        let local_frames_out = load(&self.local_frames_out);
+        let local_bytes_out = load(&self.local_bytes_out);
+        let traffic_frames_out = forwarded_frames.wrapping_add(local_frames_out);
+        let traffic_bytes_out = forwarded_bytes.wrapping_add(local_bytes_out);
+        let traffic_bytes_written = bytes_written.saturating_sub(protocol_bytes_written);
         PeeringStats {
-            frames_in: self.frames_in.load(Relaxed),
-            bytes_in: self.bytes_in.load(Relaxed),
-            frames_out: self.frames_out.load(Relaxed),
-            bytes_out: self.bytes_out.load(Relaxed),
-            traffic_bytes_in: self.traffic_bytes_in.load(Relaxed),
-            traffic_bytes_out: self.traffic_bytes_out.load(Relaxed),
-            bytes_written: self.bytes_written.load(Relaxed),
+            frames_in: load(&self.frames_in),
+            bytes_in: load(&self.bytes_in),
+            frames_out: protocol_frames_out.wrapping_add(traffic_frames_out),
+            bytes_out: protocol_bytes_out.wrapping_add(traffic_bytes_out),
+            traffic_bytes_in: load(&self.traffic_bytes_in),
+            traffic_frames_out,
+            traffic_bytes_out,
+            forwarded_frames,
+            forwarded_bytes,
+            local_frames_out,
+            local_bytes_out,
+            bytes_written,
+            protocol_queue: QueueDepth {
+                frames: protocol_frames_out.saturating_sub(protocol_frames_written),
+                bytes: protocol_bytes_out.saturating_sub(protocol_bytes_written),
+            },
+            traffic_queue: QueueDepth {
+                frames: traffic_frames_out.saturating_sub(traffic_frames_written),
+                bytes: traffic_bytes_out.saturating_sub(traffic_bytes_written),
+            },
             last_received: self.last_received(),
             last_sent: self.last_sent(),
             control_bytes: self.control_bytes() as u64,
             drops: DropCounts(std::array::from_fn(|i| self.drops[i].load(Relaxed))),
         }
     }
+}
+
+/// What waits to be written on one lane of a peering.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueDepth {
+    /// Frames not yet wholly written.
+    pub frames: u64,
+    /// Their bytes not yet written.
+    pub bytes: u64,
 }
 
 /// A copy of a peering's counters at one moment.
@@ -226,11 +314,28 @@ pub struct PeeringStats {
     pub bytes_out: u64,
     /// Bytes of the traffic frames received (part of `bytes_in`).
     pub traffic_bytes_in: u64,
+    /// Traffic frames queued for writing (part of `frames_out`): the
+    /// forwarded ones and the local application's.
+    pub traffic_frames_out: u64,
     /// Bytes of the traffic frames queued for writing (part of
     /// `bytes_out`).
     pub traffic_bytes_out: u64,
+    /// Traffic frames received on a peering and queued on this one by the
+    /// forwarding plane (transit; part of `traffic_frames_out`).
+    pub forwarded_frames: u64,
+    /// Bytes of those frames.
+    pub forwarded_bytes: u64,
+    /// Traffic frames the local application sent queued on this peering
+    /// (part of `traffic_frames_out`).
+    pub local_frames_out: u64,
+    /// Bytes of those frames.
+    pub local_bytes_out: u64,
     /// Bytes the I/O driver wrote.
     pub bytes_written: u64,
+    /// What waits on the protocol lane.
+    pub protocol_queue: QueueDepth,
+    /// What waits on the traffic lane.
+    pub traffic_queue: QueueDepth,
     /// When a frame was last received (or the peering attached).
     #[serde(serialize_with = "millis")]
     pub last_received: Millis,
@@ -257,18 +362,34 @@ mod tests {
         let counters = PeeringCounters::new(Millis(7));
         counters.count_in(2, 300, 200, Millis(9));
         counters.count_traffic_out(120);
-        counters.count_out(30);
-        counters.count_written(100, Millis(11));
+        counters.count_local_out(50);
+        counters.count_protocol_out(30);
+        let written = Written {
+            protocol_frames: 1,
+            protocol_bytes: 30,
+            traffic_frames: 0,
+        };
+        counters.count_written(100, written, Millis(11));
         counters.count_drops(DropCause::OutputFull, 3);
         counters.count_drops(DropCause::Loop, 1);
         let stats = counters.snapshot();
         assert_eq!((stats.frames_in, stats.bytes_in), (2, 300));
-        assert_eq!((stats.frames_out, stats.bytes_out), (2, 150));
+        assert_eq!((stats.frames_out, stats.bytes_out), (3, 200));
         assert_eq!(
             (stats.traffic_bytes_in, stats.traffic_bytes_out),
-            (200, 120)
+            (200, 170)
         );
+        assert_eq!((stats.forwarded_frames, stats.forwarded_bytes), (1, 120));
+        assert_eq!((stats.local_frames_out, stats.local_bytes_out), (1, 50));
         assert_eq!(stats.bytes_written, 100);
+        assert_eq!(stats.protocol_queue, QueueDepth::default());
+        assert_eq!(
+            stats.traffic_queue,
+            QueueDepth {
+                frames: 2,
+                bytes: 100
+            }
+        );
         assert_eq!(
             (stats.last_received, stats.last_sent),
             (Millis(9), Millis(11))

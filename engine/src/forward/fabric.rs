@@ -2,7 +2,7 @@
 //! published routing table and port map, and every queue between threads.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use crossbeam_queue::ArrayQueue;
@@ -14,6 +14,7 @@ use super::counters::{DropCause, PeeringCounters};
 use super::doorbell::{Doorbell, WakeFn};
 use super::error::{LocalSendError, ProtocolSendError};
 use super::messages::{ControlFrame, LocalDelivery};
+use super::plane_stats::PlaneStats;
 use super::port_map::{PortMap, SlotId};
 use super::worker::Worker;
 use crate::control::{Millis, Port, RoutingTable, TrafficAction, LOCAL_PORT};
@@ -56,6 +57,10 @@ pub struct Fabric {
     control_ledger: Arc<ControlLedger>,
     deliveries: ArrayQueue<LocalDelivery>,
     local: PeeringCounters,
+    /// The counts of peerings detached so far. Held while a peering's
+    /// counters move from the port map to here, and while the stats are
+    /// summed, so that no sum counts a peering twice or not at all.
+    retired: Mutex<PlaneStats>,
 }
 
 impl Fabric {
@@ -89,6 +94,7 @@ impl Fabric {
             control_ledger,
             deliveries: ArrayQueue::new(config.delivery_queue_len),
             local: PeeringCounters::new(Millis(0)),
+            retired: Mutex::default(),
             config,
         })
     }
@@ -138,6 +144,45 @@ impl Fabric {
     pub fn counters(&self, port: Port) -> Option<Arc<PeeringCounters>> {
         let ports = self.ports.load();
         ports.get(port).map(|l| Arc::clone(&l.counters))
+    }
+
+    /// The forwarding plane's counters summed over every peering, those
+    /// already detached included, and its queues now. It takes a snapshot
+    /// of each peering's counters, so it costs in proportion to the
+    /// peerings; nothing on the per-frame path waits for it.
+    pub fn stats(&self) -> PlaneStats {
+        let retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stats = *retired;
+        for (_, location) in self.ports.load().ports() {
+            let peering = location.counters.snapshot();
+            stats.add_counts(&peering);
+            stats.add_queues(&peering);
+        }
+        drop(retired);
+        stats.drops.add(&self.local.snapshot().drops);
+        stats.control_queue_frames = self.control.len() as u64;
+        stats.control_queue_bytes = self.control_ledger.charged() as u64;
+        stats.deliveries_queued = self.deliveries.len() as u64;
+        stats
+    }
+
+    /// Unpublishes `port` if it still names `worker`'s `slot`, and keeps
+    /// the counts of that slot's peering (`counters`) in the totals.
+    ///
+    /// A port the control plane gave to a newer peering before this one
+    /// was detached no longer names it; its counts are out of the sums
+    /// from then until now, which is the one moment a total can seem to go
+    /// back.
+    pub(crate) fn retire(
+        &self,
+        port: Port,
+        worker: usize,
+        slot: SlotId,
+        counters: &PeeringCounters,
+    ) {
+        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        self.ports.rcu(|map| map.without(port, worker, slot));
+        retired.add_counts(&counters.snapshot());
     }
 
     /// Counters of frames the local application sent (port 0).

@@ -22,6 +22,18 @@ pub(crate) enum PushError {
     Encode(EncodeError),
 }
 
+/// What one write took off a queue: whole frames finished on each lane and
+/// the protocol lane's bytes (the rest of the bytes written were traffic).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Protocol frames whose last byte was written.
+    pub(crate) protocol_frames: u64,
+    /// Bytes written from the protocol lane.
+    pub(crate) protocol_bytes: u64,
+    /// Traffic frames whose last byte was written.
+    pub(crate) traffic_frames: u64,
+}
+
 /// Bytes waiting to be written on one peering.
 ///
 /// Protocol frames have priority: they go out before any traffic frame not
@@ -31,6 +43,9 @@ pub(crate) enum PushError {
 pub(crate) struct OutputQueue {
     protocol: Vec<u8>,
     protocol_head: usize,
+    /// Start of the protocol frame `protocol_head` is in (equal to it
+    /// between frames), so that finished frames can be counted.
+    protocol_frame_start: usize,
     protocol_bound: usize,
     /// `None` while empty: the lane went back to the pool.
     traffic: Option<Box<[u8]>>,
@@ -38,6 +53,8 @@ pub(crate) struct OutputQueue {
     traffic_tail: usize,
     /// End of the traffic frame the driver has written part of.
     traffic_split: Option<usize>,
+    /// Traffic frames on the lane not yet wholly written.
+    traffic_frames: usize,
 }
 
 /// The bytes to write next on a peering, in order: up to three slices for
@@ -94,11 +111,13 @@ impl OutputQueue {
         OutputQueue {
             protocol: Vec::new(),
             protocol_head: 0,
+            protocol_frame_start: 0,
             protocol_bound,
             traffic: None,
             traffic_head: 0,
             traffic_tail: 0,
             traffic_split: None,
+            traffic_frames: 0,
         }
     }
 
@@ -131,6 +150,7 @@ impl OutputQueue {
             let error = match emit(space) {
                 Ok(len) => {
                     self.traffic_tail += len;
+                    self.traffic_frames += 1;
                     return Ok(len);
                 }
                 Err(EncodeError::BufferTooSmall { .. }) if self.traffic_head > 0 => {
@@ -174,6 +194,7 @@ impl OutputQueue {
         self.traffic_head = 0;
         self.traffic_tail = 0;
         self.traffic_split = None;
+        self.traffic_frames = 0;
         self.release_idle_lane(lanes);
     }
 
@@ -200,9 +221,11 @@ impl OutputQueue {
         if queued + frame.len() > self.protocol_bound {
             return Err(queued);
         }
-        if self.protocol_head > 0 && self.protocol_head >= queued {
-            self.protocol.drain(..self.protocol_head);
-            self.protocol_head = 0;
+        let start = self.protocol_frame_start;
+        if start > 0 && start >= queued {
+            self.protocol.drain(..start);
+            self.protocol_head -= start;
+            self.protocol_frame_start = 0;
         }
         self.protocol.extend_from_slice(frame);
         Ok(())
@@ -226,37 +249,64 @@ impl OutputQueue {
 
     /// Records that the driver wrote the first `n` bytes of
     /// [`chunks`](Self::chunks); more than was there counts as all of it.
-    /// An emptied traffic lane goes back to `lanes`.
-    pub(crate) fn consume(&mut self, lanes: &mut BufferPool, n: usize) {
+    /// An emptied traffic lane goes back to `lanes`. Returns what the
+    /// write finished.
+    pub(crate) fn consume(&mut self, lanes: &mut BufferPool, n: usize) -> Written {
+        let mut done = Written::default();
         let mut n = n.min(self.pending());
         if let Some(split) = self.traffic_split {
             let k = n.min(split - self.traffic_head);
             self.traffic_head += k;
             n -= k;
             if self.traffic_head < split {
-                return;
+                return done;
             }
             self.traffic_split = None;
+            self.traffic_frames = self.traffic_frames.saturating_sub(1);
+            done.traffic_frames += 1;
         }
         let k = n.min(self.protocol_pending());
-        self.protocol_head += k;
+        done.protocol_bytes = k as u64;
+        done.protocol_frames = self.advance_protocol(k);
         n -= k;
-        if self.protocol_head == self.protocol.len() {
-            self.empty_protocol_lane();
-        }
         if n > 0 {
-            self.advance_traffic(n);
+            done.traffic_frames += self.advance_traffic(n);
         }
         if self.traffic_head == self.traffic_tail {
             self.traffic_head = 0;
             self.traffic_tail = 0;
+            self.traffic_frames = 0;
             self.release_idle_lane(lanes);
         }
+        done
+    }
+
+    /// Moves the protocol head on by `k` bytes; returns how many frames
+    /// that finished. Protocol frames are few, so walking their headers
+    /// costs little.
+    fn advance_protocol(&mut self, k: usize) -> u64 {
+        let target = self.protocol_head + k;
+        let mut finished = 0;
+        while self.protocol_frame_start < target {
+            let end =
+                self.protocol_frame_start + frame_len_at(&self.protocol, self.protocol_frame_start);
+            if end > target {
+                break;
+            }
+            self.protocol_frame_start = end;
+            finished += 1;
+        }
+        self.protocol_head = target;
+        if self.protocol_head == self.protocol.len() {
+            self.empty_protocol_lane();
+        }
+        finished
     }
 
     /// Empties the protocol lane, giving its memory back if it grew.
     fn empty_protocol_lane(&mut self) {
         self.protocol_head = 0;
+        self.protocol_frame_start = 0;
         if self.protocol.capacity() > PROTOCOL_LANE_KEEP {
             self.protocol = Vec::new();
         } else {
@@ -265,22 +315,30 @@ impl OutputQueue {
     }
 
     /// Moves the traffic head on by `n` bytes from a frame boundary, noting
-    /// where the frame it stops in ends.
-    fn advance_traffic(&mut self, n: usize) {
+    /// where the frame it stops in ends; returns how many frames that
+    /// finished. Only a write that stops inside the lane walks the headers
+    /// it passed; one that empties it finishes every frame on it.
+    fn advance_traffic(&mut self, n: usize) -> u64 {
         let target = self.traffic_head + n;
         if target >= self.traffic_tail {
             self.traffic_head = self.traffic_tail;
-            return;
+            return std::mem::take(&mut self.traffic_frames) as u64;
         }
         let lane = self.traffic.as_deref().unwrap_or_default();
         let mut boundary = self.traffic_head;
+        let mut finished = 0;
         while boundary < target {
             boundary += frame_len_at(lane, boundary);
+            if boundary <= target {
+                finished += 1;
+            }
         }
         self.traffic_head = target;
         if boundary > target {
             self.traffic_split = Some(boundary.min(self.traffic_tail));
         }
+        self.traffic_frames = self.traffic_frames.saturating_sub(finished);
+        finished as u64
     }
 }
 
@@ -318,8 +376,8 @@ mod tests {
             self.queue.push_protocol(frame)
         }
 
-        fn consume(&mut self, n: usize) {
-            self.queue.consume(&mut self.pool, n);
+        fn consume(&mut self, n: usize) -> Written {
+            self.queue.consume(&mut self.pool, n)
         }
 
         fn chunks(&self) -> OutputChunks<'_> {
@@ -366,6 +424,63 @@ mod tests {
         out.consume(1000);
         assert_eq!(out.pending(), 0);
         assert!(out.chunks().is_empty());
+    }
+
+    #[test]
+    fn writes_report_the_frames_they_finish() {
+        let mut out = Lanes::new(1024, 1024);
+        out.push_traffic_bytes(&frame(20, 1)).unwrap();
+        out.push_traffic_bytes(&frame(30, 3)).unwrap();
+        assert_eq!(out.consume(5), Written::default(), "inside the first frame");
+        out.push_protocol(&frame(12, 2)).unwrap();
+        out.push_protocol(&frame(14, 4)).unwrap();
+        // The rest of the split traffic frame, one protocol frame and part
+        // of the next.
+        let written = Written {
+            protocol_frames: 1,
+            protocol_bytes: 16,
+            traffic_frames: 1,
+        };
+        assert_eq!(out.consume(15 + 12 + 4), written);
+        // The rest of that protocol frame and part of a traffic frame.
+        let written = Written {
+            protocol_frames: 1,
+            protocol_bytes: 10,
+            traffic_frames: 0,
+        };
+        assert_eq!(out.consume(10 + 7), written);
+        out.push_traffic_bytes(&frame(10, 5)).unwrap();
+        out.push_traffic_bytes(&frame(10, 6)).unwrap();
+        // Past two frame ends, stopping inside the third frame.
+        let written = Written {
+            traffic_frames: 2,
+            ..Written::default()
+        };
+        assert_eq!(out.consume(23 + 10 + 1), written);
+        let written = Written {
+            traffic_frames: 1,
+            ..Written::default()
+        };
+        assert_eq!(out.consume(1000), written);
+        assert_eq!(out.pending(), 0);
+    }
+
+    #[test]
+    fn protocol_frames_are_counted_across_a_compaction() {
+        let mut out = Lanes::new(64, 1024);
+        out.push_protocol(&frame(20, 1)).unwrap();
+        out.push_protocol(&frame(20, 2)).unwrap();
+        assert_eq!(out.consume(30).protocol_frames, 1);
+        // Pushing now moves the unwritten bytes to the front of the lane,
+        // from the start of the frame the head is in.
+        out.push_protocol(&frame(10, 3)).unwrap();
+        assert_eq!(
+            flat(&out),
+            [&frame(20, 2)[10..], &frame(10, 3)[..]].concat()
+        );
+        assert_eq!(out.consume(10).protocol_frames, 1);
+        assert_eq!(out.consume(9).protocol_frames, 0);
+        assert_eq!(out.consume(1).protocol_frames, 1);
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl OutputSlot {
     ) -> bool {
         if self.held.is_empty() {
             if let Ok(len) = self.queue.push_traffic_bytes(lanes, &frame) {
-                self.counters.count_traffic_out(len);
+                self.counters.count_local_out(len);
                 self.mark_writable(writable);
                 return true;
             }
@@ -95,7 +95,7 @@ impl OutputSlot {
             let Ok(len) = self.queue.push_traffic_bytes(lanes, frame) else {
                 return;
             };
-            self.counters.count_traffic_out(len);
+            self.counters.count_local_out(len);
             self.held_bytes -= len;
             self.held.pop_front();
         }

@@ -167,15 +167,14 @@ impl Worker {
     pub fn detach(&mut self, slot: SlotId) -> Option<Port> {
         let port = self.input(slot)?.port;
         let index = slot.index as usize;
-        if let Some(mut input) = self.inputs[index].take() {
-            input.buffer.release(&mut self.input_pool);
-        }
         if let Some(mut output) = self.outputs[index].take() {
             output.queue.release(&mut self.lane_pool);
         }
+        if let Some(mut input) = self.inputs[index].take() {
+            input.buffer.release(&mut self.input_pool);
+            self.fabric.retire(port, self.index, slot, &input.counters);
+        }
         self.free.push(slot.index);
-        let me = self.index;
-        self.fabric.ports.rcu(|map| map.without(port, me, slot));
         Some(port)
     }
 
@@ -335,7 +334,7 @@ impl Worker {
             };
             match output.queue.push_protocol(&frame) {
                 Ok(()) => {
-                    output.counters.count_out(frame.len());
+                    output.counters.count_protocol_out(frame.len());
                     output.mark_writable(&mut self.writable);
                 }
                 Err(queued) => {
@@ -419,9 +418,9 @@ impl Worker {
         let Some(output) = OutputSlot::find(&mut self.outputs, slot) else {
             return 0;
         };
-        output.queue.consume(&mut self.lane_pool, n);
+        let finished = output.queue.consume(&mut self.lane_pool, n);
         if n > 0 {
-            output.counters.count_written(n, now);
+            output.counters.count_written(n, finished, now);
         }
         output.release_held(&mut self.lane_pool);
         let bound = self.fabric.config().traffic_lane_len;

@@ -211,20 +211,9 @@ impl Network {
         self.routers
             .iter()
             .map(Router::counters)
-            .fold(Counters::default(), |sum, c| Counters {
-                unknown_frames: sum.unknown_frames + c.unknown_frames,
-                unroutable: sum.unroutable + c.unroutable,
-                loops: sum.loops + c.loops,
-                watermark_drops: sum.watermark_drops + c.watermark_drops,
-                hop_limit_drops: sum.hop_limit_drops + c.hop_limit_drops,
-                oversized: sum.oversized + c.oversized,
-                bootstraps_dropped: sum.bootstraps_dropped + c.bootstraps_dropped,
-                bootstraps_rerouted: sum.bootstraps_rerouted + c.bootstraps_rerouted,
-                paths_refused: sum.paths_refused + c.paths_refused,
-                announcements_repeated: sum.announcements_repeated + c.announcements_repeated,
-                broadcasts_dropped: sum.broadcasts_dropped + c.broadcasts_dropped,
-                events_dropped: sum.events_dropped + c.events_dropped,
-                deliveries_dropped: sum.deliveries_dropped + c.deliveries_dropped,
+            .fold(Counters::default(), |mut sum, c| {
+                sum.add(&c);
+                sum
             })
     }
 
