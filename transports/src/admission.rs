@@ -78,7 +78,7 @@ impl Refusal {
 }
 
 /// How many inbound connections were admitted and refused, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AdmissionStats {
     /// Connections admitted to set up.
     pub admitted: u64,

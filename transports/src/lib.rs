@@ -36,6 +36,7 @@ mod cidr;
 mod config;
 mod dial;
 mod handshake;
+mod handshake_stats;
 mod inbound;
 mod io;
 mod listener;
@@ -54,10 +55,11 @@ pub use dial::DialError;
 pub use handshake::{
     exchange_handshake, HandshakeFailure, TimeoutStream, DEFAULT_HANDSHAKE_TIMEOUT,
 };
+pub use handshake_stats::HandshakeStats;
 pub use listener::{Listener, LISTEN_BACKLOG};
 pub use node::{
-    raise_open_file_limit, Datagram, IoDriver, Node, NodeConfig, NodeError, PeerLimits,
-    PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,
+    raise_open_file_limit, Datagram, IoDriver, Node, NodeConfig, NodeError, NodeStats, PeerLimits,
+    PeerRefusal, PeerRefusals, PeeringsByType, TreeStats, RESERVED_DESCRIPTORS,
 };
 pub use peering::{PeerOrigin, PeerStream, PeerType, Peering};
 pub use static_peers::{Backoff, BackoffPolicy, StaticPeers};

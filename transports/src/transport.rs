@@ -14,6 +14,7 @@ use crate::admission::{Admission, AdmissionStats, PeerGate};
 use crate::config::TransportConfig;
 use crate::dial::{self, DialError};
 use crate::handshake::{exchange_handshake_before, HandshakeFailure};
+use crate::handshake_stats::{HandshakeStats, HandshakeTally};
 use crate::inbound;
 use crate::listener::Listener;
 use crate::peering::{PeerOrigin, PeerStream, Peering};
@@ -38,6 +39,7 @@ struct Shared {
     public_key: PublicKey,
     config: TransportConfig,
     admission: Admission,
+    handshakes: HandshakeTally,
 }
 
 impl Transport {
@@ -64,6 +66,7 @@ impl Transport {
                 signing_key,
                 config,
                 admission,
+                handshakes: HandshakeTally::default(),
             }),
         }
     }
@@ -106,6 +109,7 @@ impl Transport {
         deadline: Instant,
     ) -> Result<Peering, HandshakeFailure> {
         let result = self.handshake(stream, deadline);
+        self.shared.handshakes.record(&result);
         match &result {
             Ok((_, key)) => info!(
                 uri = %origin.uri, zone = %origin.zone, outbound = origin.outbound, peer = %key,
@@ -183,6 +187,11 @@ impl Transport {
     /// How many inbound connections were admitted and refused, by reason.
     pub fn admission_stats(&self) -> AdmissionStats {
         self.shared.admission.stats()
+    }
+
+    /// How many handshakes succeeded and failed, by reason.
+    pub fn handshake_stats(&self) -> HandshakeStats {
+        self.shared.handshakes.stats()
     }
 }
 

@@ -51,11 +51,51 @@ pub struct PeerRef {
     pub public_key: String,
 }
 
-/// Frames waiting to be written on a peering.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Protocol frames waiting to be written on a peering (the reference's
+/// `proto_queue`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDump {
-    /// How many.
-    pub count: usize,
+    /// Frames waiting.
+    pub count: u64,
+    /// The queue's bound. In bytes: this node bounds its queues in bytes,
+    /// where the reference counts frames. 0 when the router is not run by
+    /// a forwarding plane (the router's own queue is drained by its
+    /// caller).
+    pub size: u64,
+    /// Bytes waiting (not in the reference's dump).
+    pub bytes: u64,
+}
+
+/// Traffic frames waiting to be written on a peering (the reference's
+/// `traffic_queue`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrafficQueueDump {
+    /// Frames waiting.
+    pub count: u64,
+    /// The queue's bound, in bytes (see [`QueueDump::size`]).
+    pub size: u64,
+    /// Bytes waiting (not in the reference's dump).
+    pub bytes: u64,
+    /// Frames waiting per sub-queue, only those with some. This node has
+    /// one first-in first-out queue per peering, `"0"`; the reference
+    /// hashes flows over 255.
+    pub queues: BTreeMap<String, u64>,
+    /// Traffic frames offered to the queue, queued and dropped (0 when
+    /// the router is not run by a forwarding plane).
+    pub packets_total: u64,
+    /// Traffic frames dropped because the queue was full (0 likewise).
+    pub packets_dropped: u64,
+}
+
+impl TrafficQueueDump {
+    /// Sets the frames waiting, keeping `queues` in step.
+    pub fn set_count(&mut self, count: u64) {
+        self.count = count;
+        self.queues.clear();
+        if count > 0 {
+            self.queues.insert("0".to_owned(), count);
+        }
+    }
 }
 
 /// One peering.
@@ -90,7 +130,7 @@ pub struct PeerDump {
     /// Protocol frames queued and not yet polled.
     pub proto_queue: QueueDump,
     /// Traffic frames queued and not yet polled.
-    pub traffic_queue: QueueDump,
+    pub traffic_queue: TrafficQueueDump,
 }
 
 /// SNEK state.
@@ -199,9 +239,18 @@ impl Router {
                     tx_proto_bytes: peer.bytes.tx_proto,
                     rx_traffic_bytes: peer.bytes.rx_traffic,
                     tx_traffic_bytes: peer.bytes.tx_traffic,
-                    proto_queue: QueueDump { count: proto.len() },
-                    traffic_queue: QueueDump {
-                        count: traffic.len(),
+                    proto_queue: QueueDump {
+                        count: proto.len() as u64,
+                        bytes: proto.iter().map(|t| t.frame.len() as u64).sum(),
+                        ..QueueDump::default()
+                    },
+                    traffic_queue: {
+                        let mut queue = TrafficQueueDump {
+                            bytes: traffic.iter().map(|t| t.frame.len() as u64).sum(),
+                            ..TrafficQueueDump::default()
+                        };
+                        queue.set_count(traffic.len() as u64);
+                        queue
                     },
                 });
         }

@@ -63,7 +63,8 @@ pub use config::Config;
 pub use coords_cache::{CoordsCache, MAX_CACHED_COORDS_LEN};
 pub use counters::{Counters, FrameCounts, SignatureCounts};
 pub use dump::{
-    PathDump, PeerDump, PeerRef, QueueDump, RootDump, SnekDump, StateDump, WatermarkDump,
+    PathDump, PeerDump, PeerRef, QueueDump, RootDump, SnekDump, StateDump, TrafficQueueDump,
+    WatermarkDump,
 };
 pub use error::{BootstrapError, BroadcastError, PeerError, SendError};
 pub use events::{Delivery, Event, RemovalReason, Transmit};

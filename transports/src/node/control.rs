@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use pinecone_engine::control::{Event, Millis, PeerInfo, Router, StateDump};
+use pinecone_engine::control::{Event, Millis, PeerInfo, Router};
 use pinecone_engine::forward::{ControlFrame, Fabric};
 use tracing::info;
 
@@ -187,7 +187,7 @@ impl Control {
             }
             Request::Dump(reply) => {
                 let mut dump = self.router.state_dump(now);
-                self.add_forwarded_traffic(&mut dump);
+                self.add_forwarding_to_dump(&mut dump);
                 let json = serde_json::to_string_pretty(&dump)
                     .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
                 let _ = reply.send(json);
@@ -212,19 +212,8 @@ impl Control {
             Request::Refusals(reply) => {
                 let _ = reply.send(self.counts.refusals());
             }
-        }
-    }
-
-    /// Adds the traffic the workers moved on each peering to the byte
-    /// counters of the router's dump, which sees protocol frames only (and
-    /// the datagrams it sent itself). Each peering's counters have one
-    /// writer, its worker, and are read here without stopping it.
-    fn add_forwarded_traffic(&self, dump: &mut StateDump) {
-        for peer in dump.peers.values_mut().flatten() {
-            if let Some(counters) = self.fabric.counters(peer.port) {
-                let stats = counters.snapshot();
-                peer.rx_traffic_bytes += stats.traffic_bytes_in;
-                peer.tx_traffic_bytes += stats.traffic_bytes_out;
+            Request::Stats(reply) => {
+                let _ = reply.send(self.stats());
             }
         }
     }

@@ -69,6 +69,11 @@ impl<T> FairQueue<T> {
         }
     }
 
+    /// How many frames are waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Whether no frame is waiting.
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0

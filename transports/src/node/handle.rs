@@ -22,6 +22,7 @@ use super::fair_queue::FairQueue;
 use super::inbox::{ControlInput, Request, WakeBell};
 use super::limits::{PeerCounts, PeerRefusals};
 use super::peerings::Peerings;
+use super::stats::NodeStats;
 use crate::admission::{AdmissionStats, PeerGate};
 use crate::io::{self, pin_current, spawn_epoll, spawn_uring, CorePlan, DriverHooks};
 use crate::listener::Listener;
@@ -248,6 +249,17 @@ impl Node {
     /// Peerings refused at the limits so far, by limit.
     pub fn peer_refusals(&self) -> Result<PeerRefusals, NodeError> {
         self.ask(Request::Refusals)
+    }
+
+    /// Everything the node counts, summed over its peerings (nothing per
+    /// peer key): see [`NodeStats`]. It asks the control thread and takes
+    /// a snapshot of each peering's counters, so it costs in proportion to
+    /// the peerings, and nothing on the forwarding path waits for it.
+    pub fn stats(&self) -> Result<NodeStats, NodeError> {
+        let mut stats = self.ask(Request::Stats)?;
+        stats.connections = self.transport.admission_stats();
+        stats.handshakes = self.transport.handshake_stats();
+        Ok(stats)
     }
 
     /// Sends a datagram to the node with key `dest`.

@@ -10,6 +10,7 @@ use pinecone_engine::wire::{Coords, PublicKey};
 
 use super::embedding::EmbeddingRequest;
 use super::limits::{PeerRefusal, PeerRefusals};
+use super::stats::NodeStats;
 use crate::io::DriverReport;
 use crate::peering::Peering;
 use crate::uri::{PeerUri, UriError};
@@ -61,6 +62,8 @@ pub(crate) enum Request {
     Embedding(EmbeddingRequest),
     /// Peerings refused at the limits so far.
     Refusals(Sender<PeerRefusals>),
+    /// The node's stats (what the control thread sees).
+    Stats(Sender<NodeStats>),
 }
 
 /// Wakes the control thread after a worker round, at most once until the

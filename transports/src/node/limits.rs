@@ -96,7 +96,7 @@ impl fmt::Display for PeerRefusal {
 }
 
 /// Counts of peerings refused, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PeerRefusals {
     /// Refused at the total limit.
     pub total: u64,
@@ -120,6 +120,8 @@ pub(crate) struct PeerCounts {
     total: usize,
     by_source: HashMap<Source, usize>,
     by_key: HashMap<PublicKey, usize>,
+    /// Peerings counted in so far.
+    admitted: u64,
     refusals: PeerRefusals,
     unlogged: PeerRefusals,
     logged_at: Option<Instant>,
@@ -133,6 +135,7 @@ impl PeerCounts {
             total: 0,
             by_source: HashMap::new(),
             by_key: HashMap::new(),
+            admitted: 0,
             refusals: PeerRefusals::default(),
             unlogged: PeerRefusals::default(),
             logged_at: None,
@@ -147,6 +150,11 @@ impl PeerCounts {
     /// Refusals so far.
     pub(crate) fn refusals(&self) -> PeerRefusals {
         self.refusals
+    }
+
+    /// Peerings admitted so far, static peers included.
+    pub(crate) fn admitted(&self) -> u64 {
+        self.admitted
     }
 
     /// Counts a new peering from `remote` with `key`, or refuses it
@@ -165,6 +173,7 @@ impl PeerCounts {
             }
         }
         self.total += 1;
+        self.admitted += 1;
         if let Some(source) = source {
             *self.by_source.entry(source).or_insert(0) += 1;
         }
@@ -279,6 +288,7 @@ mod tests {
             .expect("room again");
         let refusals = counts.refusals();
         assert_eq!((refusals.total, refusals.source, refusals.key), (1, 1, 1));
+        assert_eq!(counts.admitted(), 4, "refused ones are not admitted");
     }
 
     #[test]

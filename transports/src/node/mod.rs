@@ -22,6 +22,7 @@ mod inbox;
 mod limits;
 mod outbound;
 mod peerings;
+mod stats;
 
 pub use config::{IoDriver, NodeConfig};
 pub use datagram::Datagram;
@@ -30,3 +31,4 @@ pub use handle::Node;
 pub use limits::{
     raise_open_file_limit, PeerLimits, PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,
 };
+pub use stats::{NodeStats, PeeringsByType, TreeStats};
