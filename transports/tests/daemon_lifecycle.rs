@@ -1,5 +1,6 @@
 //! The `pinecone` daemon starts, prints its key and addresses, peers, serves
-//! its manhole, and exits cleanly on SIGTERM and SIGINT.
+//! its manhole and its Prometheus metrics, and exits cleanly on SIGTERM and
+//! SIGINT.
 
 mod node_support;
 
@@ -9,7 +10,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use node_support::{eventually, node, peer_count, test_io_flag, CONVERGENCE};
+use node_support::{eventually, node, peer_count, reaches, test_io_flag, CONVERGENCE};
 use pinecone_engine::wire::PublicKey;
 
 /// A running daemon, killed if a test fails before stopping it.
@@ -142,4 +143,131 @@ fn accepts_the_reference_flags_and_stops_on_sigint() {
     let tcp = daemon.expect_line("Listening on tcp://");
     assert!(TcpStream::connect(&tcp).is_ok());
     daemon.stop_with("-INT");
+}
+
+/// The value of the sample `series` (name and labels as printed) in a
+/// Prometheus text body.
+fn sample(body: &str, series: &str) -> u64 {
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no sample {series}"))
+        .parse()
+        .expect("an integer")
+}
+
+/// Runs Debian's `promtool check metrics` on `body` when it is installed
+/// (CI installs it and insists on it).
+fn promtool_accepts(body: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) if std::env::var_os("CI").is_none() => {
+            eprintln!("promtool not run ({error}): apt-get install prometheus");
+            return;
+        }
+        Err(error) => panic!("promtool is needed in CI: {error}"),
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write to promtool");
+    let output = child.wait_with_output().expect("promtool runs");
+    assert!(
+        output.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn serves_prometheus_metrics_that_follow_the_traffic() {
+    let mut daemon = Daemon::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--listen-ws",
+        "",
+        "--metrics",
+        "127.0.0.1:0",
+    ]);
+    let key = daemon.expect_line("Public key: ");
+    let tcp = daemon.expect_line("Listening on tcp://");
+    let metrics = daemon.expect_line("Metrics at http://");
+    let metrics = metrics.strip_suffix("/metrics").expect("a /metrics URL");
+    let scrape = || {
+        let response = get(metrics, "/metrics");
+        let (head, body) = response.split_once("\r\n\r\n").expect("a response");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+        body.to_owned()
+    };
+    assert!(get(metrics, "/elsewhere").starts_with("HTTP/1.1 404"));
+
+    let (a, b) = (node(95), node(96));
+    for peer in [&a, &b] {
+        peer.connect(&format!("tcp://{tcp}")).expect("connect");
+    }
+    assert!(eventually(CONVERGENCE, || peer_count(&a) == 1 && peer_count(&b) == 1));
+    assert!(reaches(&a, &b, CONVERGENCE));
+    let before = scrape();
+    assert_eq!(sample(&before, "pinecone_peerings{type=\"remote\"}"), 2);
+    assert!(sample(&before, "pinecone_handshakes_accepted_total") >= 2);
+    assert!(
+        sample(
+            &before,
+            "pinecone_protocol_frames_received_total{type=\"tree_announcement\"}"
+        ) >= 2
+    );
+    assert!(
+        sample(
+            &before,
+            "pinecone_signature_checks_total{kind=\"announcement\"}"
+        ) >= 2
+    );
+
+    let sent = 50;
+    for i in 0..sent {
+        a.send(b.public_key(), format!("datagram {i}").as_bytes())
+            .expect("send");
+    }
+    let mut received = 0;
+    while received < sent && b.recv_timeout(Duration::from_secs(5)).is_some() {
+        received += 1;
+    }
+    assert_eq!(received, sent);
+    assert!(eventually(Duration::from_secs(5), || {
+        let after = scrape();
+        sample(&after, "pinecone_forwarded_frames_total")
+            >= sample(&before, "pinecone_forwarded_frames_total") + sent
+    }));
+    let after = scrape();
+    assert!(
+        sample(&after, "pinecone_forwarded_bytes_total")
+            > sample(&before, "pinecone_forwarded_bytes_total")
+    );
+    assert!(
+        sample(&after, "pinecone_received_frames_total")
+            > sample(&before, "pinecone_received_frames_total")
+    );
+    assert!(
+        sample(&after, "pinecone_written_bytes_total")
+            > sample(&before, "pinecone_written_bytes_total")
+    );
+    // Nothing is labelled with a peer key, ours or another's.
+    for peer in [
+        key.as_str(),
+        &a.public_key().to_string(),
+        &b.public_key().to_string(),
+    ] {
+        assert!(!after.contains(peer), "a key in the metrics");
+    }
+    promtool_accepts(&after);
+    daemon.stop_with("-TERM");
 }

@@ -1,12 +1,13 @@
 //! The daemon's command line, including the reference's single-dash
 //! spellings.
 
-use clap::Parser;
+use clap::{ArgGroup, Parser};
 use pinecone_transports::{Cidr, IoDriver};
 
 /// A Pinecone overlay routing node.
 #[derive(Debug, Parser)]
 #[command(name = "pinecone", version, about = "A Pinecone overlay routing node")]
+#[command(group(ArgGroup::new("introspection").args(["manhole", "metrics"]).multiple(true)))]
 pub struct Args {
     /// Address to listen on for TCP peers (for example `127.0.0.1:7000`,
     /// or `:0` for any address and a free port). An empty value disables
@@ -38,11 +39,17 @@ pub struct Args {
     #[arg(long)]
     pub manhole: bool,
 
-    /// Serve `/manhole` to any client that can reach the WebSocket
+    /// Serve `/manhole` (and `/metrics`) to any client that can reach the
     /// listener, not only to loopback ones. The dump shows every peering's
     /// address and key: only for listeners that are not public.
-    #[arg(long, requires = "manhole")]
+    #[arg(long, requires = "introspection")]
     pub manhole_anywhere: bool,
+
+    /// Serve the node's stats in the Prometheus text format at
+    /// `GET /metrics` on this address (for example `127.0.0.1:9090`), to
+    /// loopback clients only unless `--manhole-anywhere`.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 
     /// Most peerings in total (default: the open-file limit, raised to its
     /// hard limit at start, less 512 descriptors kept for other uses).
@@ -250,8 +257,17 @@ mod tests {
         assert!(Args::try_parse_from(strings(&["pinecone", "--deny", "10.0.0.0/40"])).is_err());
         assert!(
             Args::try_parse_from(strings(&["pinecone", "--manhole-anywhere"])).is_err(),
-            "needs --manhole"
+            "needs --manhole or --metrics"
         );
+        let args = Args::try_parse_from(strings(&[
+            "pinecone",
+            "--metrics",
+            "127.0.0.1:9090",
+            "--manhole-anywhere",
+        ]))
+        .expect("parses");
+        assert_eq!(args.metrics.as_deref(), Some("127.0.0.1:9090"));
+        assert!(args.manhole_anywhere && !args.manhole);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `pinecone`: a Pinecone node as a daemon.
 
 mod args;
+mod metrics;
+mod metrics_http;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use pinecone_transports::{raise_open_file_limit, Node, NodeConfig, PeerLimits};
@@ -69,6 +72,7 @@ fn run(args: Args) -> Result<(), String> {
         Some(seed) => Node::start(seed, config),
         None => Node::random(config),
     }
+    .map(Arc::new)
     .map_err(|e| format!("cannot start the node: {e}"))?;
     info!(io = ?node.io_driver(), "node started");
     let mut out = std::io::stdout().lock();
@@ -87,6 +91,11 @@ fn run(args: Args) -> Result<(), String> {
         if args.manhole {
             let _ = writeln!(out, "Manhole at http://{bound}/manhole");
         }
+    }
+    if let Some(address) = &args.metrics {
+        let bound = metrics_http::serve(address, args.manhole_anywhere, Arc::clone(&node))
+            .map_err(|e| format!("cannot serve metrics on {address}: {e}"))?;
+        let _ = writeln!(out, "Metrics at http://{bound}/metrics");
     }
     let _ = out.flush();
     drop(out);
