@@ -506,6 +506,29 @@ int pinecone_node_shutdown(pinecone_node *node);
 int64_t pinecone_node_state_json(pinecone_node *node, char *buf, size_t cap);
 
 /*
+ Writes the node's stats, a JSON object, as a NUL-terminated string into
+ `buf` (`cap` bytes) when it fits. The object has `"peerings"` (counts
+ by peer type), `"forwarding"` (transit traffic, frames and bytes in
+ and out, `"drops"` by cause, and the queues now), `"router"` (protocol
+ frames received and sent by type, `"signatures"` checked and failed,
+ `"root_changes"`, `"parent_changes"` and the control plane's drops),
+ `"tree"` (`"is_root"`, `"depth"`), `"snek_paths"`,
+ `"router_backlog_frames"`, `"connections"` (admitted and refused before
+ any handshake), `"handshakes"` (by outcome), `"peerings_accepted"` and
+ `"peerings_refused"` (at the peering limits). Counters only go up
+ while the node runs; nothing is broken down by peer key. Returns the
+ bytes the whole string needs, NUL included (nothing was written when
+ that is more than `cap`; `buf` may be NULL with `cap` 0 to ask), or -1
+ on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle; `buf` is NULL or points to `cap`
+ writable bytes.
+ */
+int64_t pinecone_node_stats_json(pinecone_node *node, char *buf, size_t cap);
+
+/*
  The library's version, e.g. "0.1.0", as a static NUL-terminated string.
  */
 const char *pinecone_version(void);

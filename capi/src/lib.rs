@@ -50,6 +50,7 @@ mod introspection;
 mod lifecycle;
 mod peer_types;
 mod peerings;
+mod stats;
 
 pub use attach::pinecone_node_attach_fd;
 pub use conduit::{
@@ -82,3 +83,4 @@ pub use peerings::{
     pinecone_node_connect, pinecone_node_listen_tcp, pinecone_node_listen_ws,
     pinecone_node_peer_count,
 };
+pub use stats::pinecone_node_stats_json;

@@ -101,3 +101,40 @@ fn peers_and_coords_describe_the_tree() {
     // SAFETY: as above, with NULL.
     assert_eq!(unsafe { pinecone_node_coords(child.0, null_mut(), 0) }, 1);
 }
+
+#[test]
+fn the_stats_are_json_that_counts_what_crossed() {
+    let lone = Handle::new(None);
+    let stats: serde_json::Value =
+        serde_json::from_str(&lone.text(pinecone_node_stats_json)).expect("stats JSON");
+    assert_eq!(stats["peerings"]["remote"], 0);
+    assert_eq!(stats["tree"]["is_root"], true);
+
+    let (a, b) = peered_pair();
+    let payload = [0x42u8; 300];
+    deliver(&a, &b, &payload);
+    let stats: serde_json::Value =
+        serde_json::from_str(&a.text(pinecone_node_stats_json)).expect("stats JSON");
+    assert_eq!(stats["peerings"]["remote"], 1, "{stats}");
+    assert!(stats["handshakes"]["completed"].as_u64().unwrap() >= 1);
+    assert!(stats["peerings_accepted"].as_u64().unwrap() >= 1);
+    assert!(
+        stats["router"]["frames_received"]["tree_announcement"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // The datagram a sent went out on its peering, as its own traffic.
+    let sent = stats["forwarding"]["local_frames_out"].as_u64().unwrap()
+        + stats["router"]["frames_sent"]["traffic"].as_u64().unwrap();
+    assert!(sent >= 1, "{stats}");
+    assert_eq!(stats["forwarding"]["forwarded_frames"], 0, "a is an end");
+    assert!(stats["forwarding"]["drops"]["output_full"].is_u64());
+
+    // SAFETY: a NULL handle must be refused; the buffer is valid.
+    let mut buf = [0 as c_char; 8];
+    assert_eq!(
+        unsafe { pinecone_node_stats_json(null_mut(), buf.as_mut_ptr(), 8) },
+        -1
+    );
+}
