@@ -12,6 +12,8 @@ pub struct Daemon {
     child: Child,
     /// The TCP address the daemon printed.
     pub address: SocketAddr,
+    /// Where it serves `/metrics`, when started with `--metrics`.
+    pub metrics: Option<SocketAddr>,
     clock_ticks_per_second: f64,
 }
 
@@ -30,8 +32,9 @@ impl Daemon {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let stdout = child.stdout.take().ok_or("daemon has no stdout")?;
-        let address = match read_listen_address(stdout) {
-            Ok(address) => address,
+        let with_metrics = extra_args.iter().any(|arg| arg == "--metrics");
+        let (address, metrics) = match read_addresses(stdout, with_metrics) {
+            Ok(addresses) => addresses,
             Err(message) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -41,6 +44,7 @@ impl Daemon {
         Ok(Daemon {
             child,
             address,
+            metrics,
             clock_ticks_per_second: clock_ticks_per_second(),
         })
     }
@@ -88,21 +92,37 @@ impl Drop for Daemon {
     }
 }
 
-/// Reads the daemon's start-up lines until `Listening on tcp://ADDR`.
-fn read_listen_address(stdout: impl std::io::Read + Send + 'static) -> Result<SocketAddr, String> {
+/// Reads the daemon's start-up lines until `Listening on tcp://ADDR` and,
+/// `with_metrics`, `Metrics at http://ADDR/metrics`.
+fn read_addresses(
+    stdout: impl std::io::Read + Send + 'static,
+    with_metrics: bool,
+) -> Result<(SocketAddr, Option<SocketAddr>), String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = BufReader::new(stdout).lines();
-        let found = lines.by_ref().map_while(Result::ok).find_map(|line| {
-            line.strip_prefix("Listening on tcp://")
-                .and_then(|a| a.trim().parse::<SocketAddr>().ok())
-        });
-        let _ = tx.send(found);
+        let (mut tcp, mut metrics) = (None, None);
+        for line in lines.by_ref().map_while(Result::ok) {
+            let address = |prefix: &str, suffix: &str| {
+                line.strip_prefix(prefix)?
+                    .trim()
+                    .strip_suffix(suffix)?
+                    .parse::<SocketAddr>()
+                    .ok()
+            };
+            tcp = tcp.or_else(|| address("Listening on tcp://", ""));
+            metrics = metrics.or_else(|| address("Metrics at http://", "/metrics"));
+            if tcp.is_some() && (metrics.is_some() || !with_metrics) {
+                break;
+            }
+        }
+        let _ = tx.send(tcp.map(|tcp| (tcp, metrics)));
         // Keep draining so the daemon never blocks on a full pipe.
         lines.for_each(drop);
     });
     match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(Some(address)) => Ok(address),
+        Ok(Some((_, None))) if with_metrics => Err("daemon printed no metrics address".into()),
+        Ok(Some(addresses)) => Ok(addresses),
         Ok(None) => Err("daemon exited without printing its TCP address".into()),
         Err(_) => Err("daemon printed no TCP address within 10 s".into()),
     }

@@ -15,6 +15,11 @@
 //! that consecutive frames never share a head, as on a backbone. Every
 //! scenario is measured on every path once per run, the paths taking turns
 //! in a rotating order, and the medians over runs close the report.
+//!
+//! `--scrape LABEL` starts the daemons of that label with `--metrics` and
+//! fetches their `/metrics` every `--scrape-interval-ms` for the whole run,
+//! as Prometheus would: give the same binary twice, one label scraped and
+//! one not, to measure what scraping costs.
 
 mod daemon;
 mod flows;
@@ -23,6 +28,7 @@ mod measure;
 mod peer;
 mod relay;
 mod report;
+mod scraper;
 mod sink;
 mod target;
 
@@ -83,6 +89,13 @@ struct Args {
     /// `--daemon-arg=--no-pin`); repeatable.
     #[arg(long, allow_hyphen_values = true)]
     daemon_arg: Vec<String>,
+    /// Labels of daemons to start with `--metrics` and scrape during the
+    /// whole run; repeatable.
+    #[arg(long)]
+    scrape: Vec<String>,
+    /// Milliseconds between two scrapes of a scraped daemon.
+    #[arg(long, default_value_t = 1000)]
+    scrape_interval_ms: u64,
     /// Send frames as an earlier hop would have left them (watermark: the
     /// sink's key), so the node forwards them unchanged but for the hop
     /// limit; by default they carry the fresh watermark of a frame that
@@ -175,6 +188,9 @@ fn run(args: Args) -> Result<(), String> {
                 target.name,
                 node.daemon.peak_rss_kib()?
             );
+            if let Some(scraper) = node.scraper.take() {
+                println!("{} /metrics: {}", target.name, scraper.summary());
+            }
         }
     }
     Ok(())
@@ -195,7 +211,11 @@ fn start_targets(args: &Args) -> Result<Vec<Target>, String> {
                 flags.extend(["--workers".to_owned(), workers.to_string()]);
             }
             flags.extend(args.daemon_arg.iter().cloned());
-            let target = Target::node(path, label, io, &flags)?;
+            let scrape = args.scrape.contains(label).then(|| {
+                flags.extend(["--metrics".to_owned(), "127.0.0.1:0".to_owned()]);
+                Duration::from_millis(args.scrape_interval_ms.max(1))
+            });
+            let target = Target::node(path, label, io, &flags, scrape)?;
             if let Some(node) = &target.node {
                 println!(
                     "{}: pinecone daemon at tcp://{}",

@@ -11,6 +11,7 @@ use pinecone_engine::wire::PublicKey;
 use crate::daemon::Daemon;
 use crate::peer::Peering;
 use crate::relay::{self, RelayKind};
+use crate::scraper::Scraper;
 use crate::sink::{count_traffic, FrameCount};
 
 /// Seed of the sink peering's key (the same with every daemon, so that every
@@ -41,15 +42,27 @@ pub struct NodePath {
     pub label: String,
     /// The daemon's I/O driver.
     pub io: String,
+    /// What fetches its `/metrics`, when it is scraped.
+    pub scraper: Option<Scraper>,
     /// The generator and sink peerings, open for the whole run.
     _peerings: (Peering, Peering),
 }
 
 impl Target {
     /// A daemon started from `binary` with `args`, with a sink and a
-    /// generator peering.
-    pub fn node(binary: &Path, label: &str, io: &str, args: &[String]) -> Result<Target, String> {
+    /// generator peering; its `/metrics` fetched every `scrape` interval
+    /// when there is one (and `args` has `--metrics`).
+    pub fn node(
+        binary: &Path,
+        label: &str,
+        io: &str,
+        args: &[String],
+        scrape: Option<std::time::Duration>,
+    ) -> Result<Target, String> {
         let daemon = Daemon::spawn(binary, args)?;
+        let scraper = scrape
+            .zip(daemon.metrics)
+            .map(|(interval, address)| Scraper::start(address, interval));
         let sink = Peering::open(daemon.address, &SigningKey::from_bytes(&SINK_SEED))?;
         let generator = Peering::open(daemon.address, &SigningKey::from_bytes(&GENERATOR_SEED))?;
         let count = count_traffic(sink.reader.try_clone().map_err(|e| e.to_string())?);
@@ -64,6 +77,7 @@ impl Target {
                 daemon,
                 label: label.to_owned(),
                 io: io.to_owned(),
+                scraper,
                 _peerings: (generator, sink),
             }),
         })
