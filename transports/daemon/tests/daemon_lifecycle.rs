@@ -1,6 +1,8 @@
 //! The `pinecone` daemon starts, prints its key and addresses, peers, serves
 //! its manhole, and exits cleanly on SIGTERM and SIGINT.
 
+// The node helpers of pinecone-transports' own tests.
+#[path = "../../tests/node_support/mod.rs"]
 mod node_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
