@@ -28,7 +28,7 @@ use std::sync::Arc;
 use cpu_time::ThreadTime;
 use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
-use pinecone_engine::control::{Config, Millis, PeerInfo, PeerType, Port, Router};
+use pinecone_engine::control::{Millis, PeerInfo, PeerType, Port, Router, RouterConfig};
 use pinecone_engine::forward::{Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{
     frame_length, AnnouncementFrame, AnnouncementRepr, BootstrapRepr, Coords, PublicKey,
@@ -94,10 +94,10 @@ fn network() -> (Router, Vec<Port>, Vec<Path>) {
     keys.sort_by_key(PublicKey::of);
     let root = keys.pop().expect("root");
     let own = keys.pop().expect("own");
-    let config = Config {
+    let config = RouterConfig {
         keepalives: false,
         wakeup_broadcasts: false,
-        ..Config::default()
+        ..RouterConfig::default()
     };
     let mut router = Router::new(own.clone(), config, NOW);
     let attach = |router: &mut Router, key: &SigningKey| {

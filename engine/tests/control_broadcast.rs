@@ -6,7 +6,7 @@ mod control_net;
 
 use control_net::craft::{announcement, broadcast, of_type, ports_of_type, BROADCAST};
 use control_net::solo::{Solo, ME};
-use pinecone_engine::control::{BroadcastError, Config, Event, PeerError, PeerType};
+use pinecone_engine::control::{BroadcastError, Event, PeerError, PeerType, RouterConfig};
 use pinecone_engine::wire::{Frame, RootPayload};
 
 const A: usize = 8; // the root, our parent
@@ -14,10 +14,10 @@ const B: usize = 6;
 const V: usize = 3;
 const W: usize = 2;
 
-fn config() -> Config {
-    Config {
+fn config() -> RouterConfig {
+    RouterConfig {
         keepalives: false,
-        ..Config::default()
+        ..RouterConfig::default()
     }
 }
 
@@ -220,7 +220,7 @@ fn bad_broadcasts_disconnect_the_sender() {
 
 #[test]
 fn the_seen_cap_forgets_the_oldest_source() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         max_seen_broadcasts: 2,
         ..config()
     });

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pinecone_engine::control::{Event, Millis, PeerInfo, Router, StateDump};
-use pinecone_engine::forward::{ControlFrame, Fabric};
+use pinecone_engine::forward::{ControlFrame, Doorbell, Fabric};
 use tracing::info;
 
 use super::datagram::Datagram;
 use super::fair_queue::FairQueue;
-use super::inbox::{ControlInput, Request, WakeBell};
+use super::inbox::{ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusal};
 use super::peerings::{PeeringRecord, Peerings};
 use crate::io::{self, CloseReason, DriverCommand, DriverHandle, DriverReport, PeeringId};
@@ -64,7 +64,7 @@ pub(crate) struct Control {
     pub(crate) fabric: Arc<Fabric>,
     pub(crate) drivers: Vec<DriverHandle>,
     pub(crate) inbox: Receiver<ControlInput>,
-    pub(crate) bell: WakeBell,
+    pub(crate) doorbell: Arc<Doorbell>,
     pub(crate) static_peers: Option<StaticPeers>,
     pub(crate) deliveries: Sender<Datagram>,
     pub(crate) peerings: Peerings,
@@ -112,8 +112,8 @@ impl Control {
             let mut running = true;
             match self.inbox.recv_timeout(wait) {
                 Ok(input) => {
-                    woken |= matches!(input, ControlInput::Wake);
-                    urgent |= !matches!(input, ControlInput::Wake);
+                    woken |= matches!(input, ControlInput::Doorbell);
+                    urgent |= !matches!(input, ControlInput::Doorbell);
                     running = self.handle(input);
                 }
                 Err(RecvTimeoutError::Timeout) => urgent |= !woken,
@@ -125,8 +125,8 @@ impl Control {
                 }
                 match self.inbox.try_recv() {
                     Ok(input) => {
-                        woken |= matches!(input, ControlInput::Wake);
-                        urgent |= !matches!(input, ControlInput::Wake);
+                        woken |= matches!(input, ControlInput::Doorbell);
+                        urgent |= !matches!(input, ControlInput::Doorbell);
                         running = self.handle(input);
                     }
                     Err(_) => break,
@@ -163,7 +163,7 @@ impl Control {
             ControlInput::Driver(DriverReport::Closed { id, reason }) => {
                 self.peering_closed(id, &reason, now)
             }
-            ControlInput::Wake => {}
+            ControlInput::Doorbell => {}
             ControlInput::Request(request) => self.answer(request, now),
             ControlInput::Shutdown => return false,
         }
@@ -341,7 +341,7 @@ impl Control {
     fn service(&mut self) -> bool {
         let started = Instant::now();
         let now = io::now();
-        self.bell.answer();
+        self.doorbell.answer();
         while let Some(frame) = self.fabric.poll_control() {
             self.frames.push(frame.port, frame);
         }

@@ -19,7 +19,7 @@ use super::control::{Control, SUBSCRIBER_QUEUE};
 use super::datagram::{send_through_fabric, Datagram};
 use super::error::NodeError;
 use super::fair_queue::FairQueue;
-use super::inbox::{ControlInput, Request, WakeBell};
+use super::inbox::{control_doorbell, ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusals};
 use super::peerings::Peerings;
 use crate::admission::{AdmissionStats, PeerGate};
@@ -81,7 +81,7 @@ impl Node {
         };
         let fabric = Fabric::new(forward, router.routing_table());
         let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-        let bell = WakeBell::new(inbox_tx.clone());
+        let doorbell = control_doorbell(inbox_tx.clone());
         let io_driver = match config.io {
             IoDriver::Uring => match io::uring_available() {
                 Ok(()) => IoDriver::Uring,
@@ -96,12 +96,12 @@ impl Node {
         let mut drivers = Vec::with_capacity(workers);
         for index in 0..workers {
             let reports = inbox_tx.clone();
-            let wake = bell.clone();
+            let control = Arc::clone(&doorbell);
             let hooks = DriverHooks {
                 report: Box::new(move |report| {
                     let _ = reports.send(ControlInput::Driver(report));
                 }),
-                after_round: Box::new(move || wake.ring()),
+                after_round: Box::new(move || control.ring()),
             };
             drivers.push(match io_driver {
                 IoDriver::Uring => spawn_uring(&fabric, index, hooks, cores.worker(index))?,
@@ -128,7 +128,7 @@ impl Node {
             fabric,
             drivers,
             inbox,
-            bell,
+            doorbell,
             static_peers: Some(static_peers),
             deliveries: deliveries_tx,
             peerings: Peerings::default(),
