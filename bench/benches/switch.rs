@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use cpu_time::ThreadTime;
-use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
+use criterion::{criterion_main, Bencher, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{Millis, PeerInfo, PeerType, Port, Router, RouterConfig};
 use pinecone_engine::forward::{Fabric, ForwardConfig, SlotId, Worker};
@@ -299,5 +299,11 @@ fn switch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, switch);
+/// The benchmarks of this file, with Criterion's settings from the command
+/// line (what `criterion_group!` would generate, documented).
+fn benches() {
+    let mut criterion = Criterion::default().configure_from_args();
+    switch(&mut criterion);
+}
+
 criterion_main!(benches);

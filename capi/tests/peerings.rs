@@ -40,11 +40,9 @@ fn attach(node: &Handle, fd: RawFd, peer_type: c_int, zone: Option<&str>) -> (c_
 #[test]
 fn attach_refuses_what_is_not_a_connected_stream_socket() {
     let node = Handle::new(None);
-    // SAFETY: NULL is refused.
-    assert_eq!(
-        unsafe { pinecone_node_attach_fd(null_mut(), 0, PINECONE_PEER_REMOTE, null()) },
-        -1
-    );
+    // SAFETY: a NULL node is refused before anything is dereferenced.
+    let status = unsafe { pinecone_node_attach_fd(null_mut(), 0, PINECONE_PEER_REMOTE, null()) };
+    assert_eq!(status, -1);
     assert!(last_error().contains("node is NULL"));
 
     let (status, message) = attach(&node, -1, PINECONE_PEER_REMOTE, None);

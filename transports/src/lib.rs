@@ -29,7 +29,6 @@
 //! Unsafe code is denied everywhere but in the io_uring driver, where
 //! queuing a request to the kernel requires it.
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 mod admission;
 mod cidr;
