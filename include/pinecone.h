@@ -17,7 +17,7 @@
  The largest frame a peering carries, in bytes: a buffer this large
  holds any frame, and any datagram's payload.
  */
-#define PINECONE_MAX_FRAME_SIZE MAX_FRAME_LEN
+#define PINECONE_MAX_FRAME_SIZE 65535
 
 /*
  A peering was attached: `port` is its port, `key` the peer's key.
@@ -173,7 +173,7 @@ typedef void (*pinecone_event_fn)(const pinecone_event *event, void *user_data);
  and the user data given with it. Both strings are NUL-terminated UTF-8
  and valid only during the call.
  */
-typedef void (*PineconeLogFn)(int level, const char *target, const char *message, void *user_data);
+typedef void (*pinecone_log_fn)(int level, const char *target, const char *message, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -731,7 +731,7 @@ int64_t pinecone_node_state_json(pinecone_node *node, char *buf, size_t cap);
  `callback` is NULL or a function of that signature that may be called
  with `user_data` from any thread until it is replaced.
  */
-int pinecone_set_log_callback(PineconeLogFn callback, int max_level, void *user_data);
+int pinecone_set_log_callback(pinecone_log_fn callback, int max_level, void *user_data);
 
 /*
  The library's version, e.g. "0.1.0", as a static NUL-terminated string.

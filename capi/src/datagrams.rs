@@ -43,7 +43,10 @@ pub unsafe extern "C" fn pinecone_node_send(
 
 /// The largest frame a peering carries, in bytes: a buffer this large
 /// holds any frame, and any datagram's payload.
-pub const PINECONE_MAX_FRAME_SIZE: usize = MAX_FRAME_LEN;
+pub const PINECONE_MAX_FRAME_SIZE: usize = 65_535;
+
+// Written out above so that the header gets the number.
+const _: () = assert!(PINECONE_MAX_FRAME_SIZE == MAX_FRAME_LEN);
 
 /// Waits for the next datagram for at most `timeout_ms` milliseconds
 /// (forever when negative, not at all when 0). Writes its sender's 32-byte
