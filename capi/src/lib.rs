@@ -18,8 +18,8 @@
 //!   the node: [`pinecone_node_shutdown`], join those threads (their calls
 //!   now fail at once), then [`pinecone_node_free`].
 //! * Functions returning `int` answer 0 on success and -1 on failure;
-//!   [`pinecone_node_recv`] and [`pinecone_conduit_read`] also answer -2
-//!   when they timed out. A function returning a pointer answers NULL on
+//!   [`pinecone_node_recv`], [`pinecone_conduit_read`] and
+//!   [`pinecone_conduit_wait_up`] also answer -2 when they timed out. A function returning a pointer answers NULL on
 //!   failure. After a failure, [`pinecone_last_error`] describes it on the
 //!   failing thread.
 //! * Variable-length answers (the state dump, the peers, the coordinates)
@@ -33,6 +33,8 @@
 //! * Keys are 32-byte ed25519 public keys; seeds are 32-byte ed25519 seeds.
 //! * Media of peerings are the `PINECONE_PEER_*` numbers, as the reference
 //!   implementation numbers them.
+//! * The log callback ([`pinecone_set_log_callback`]) is process-wide;
+//!   everything else is per node.
 
 mod attach;
 mod boundary;
