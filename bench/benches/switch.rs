@@ -26,9 +26,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use cpu_time::ThreadTime;
-use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
+use criterion::{criterion_main, Bencher, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
-use pinecone_engine::control::{Config, Millis, PeerInfo, PeerType, Port, Router};
+use pinecone_engine::control::{Millis, PeerInfo, PeerType, Port, Router, RouterConfig};
 use pinecone_engine::forward::{Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{
     frame_length, AnnouncementFrame, AnnouncementRepr, BootstrapRepr, Coords, PublicKey,
@@ -94,10 +94,10 @@ fn network() -> (Router, Vec<Port>, Vec<Path>) {
     keys.sort_by_key(PublicKey::of);
     let root = keys.pop().expect("root");
     let own = keys.pop().expect("own");
-    let config = Config {
+    let config = RouterConfig {
         keepalives: false,
         wakeup_broadcasts: false,
-        ..Config::default()
+        ..RouterConfig::default()
     };
     let mut router = Router::new(own.clone(), config, NOW);
     let attach = |router: &mut Router, key: &SigningKey| {
@@ -299,5 +299,11 @@ fn switch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, switch);
+/// The benchmarks of this file, with Criterion's settings from the command
+/// line (what `criterion_group!` would generate, documented).
+fn benches() {
+    let mut criterion = Criterion::default().configure_from_args();
+    switch(&mut criterion);
+}
+
 criterion_main!(benches);

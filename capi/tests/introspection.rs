@@ -131,10 +131,8 @@ fn the_stats_are_json_that_counts_what_crossed() {
     assert_eq!(stats["forwarding"]["forwarded_frames"], 0, "a is an end");
     assert!(stats["forwarding"]["drops"]["output_full"].is_u64());
 
-    // SAFETY: a NULL handle must be refused; the buffer is valid.
     let mut buf = [0 as c_char; 8];
-    assert_eq!(
-        unsafe { pinecone_node_stats_json(null_mut(), buf.as_mut_ptr(), 8) },
-        -1
-    );
+    // SAFETY: a NULL handle must be refused; the buffer is valid.
+    let answer = unsafe { pinecone_node_stats_json(null_mut(), buf.as_mut_ptr(), 8) };
+    assert_eq!(answer, -1);
 }

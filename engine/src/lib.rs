@@ -16,7 +16,6 @@
 //!   into frames in place, traffic routed from the published table and
 //!   queued per output peering, protocol frames handed to the control plane.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod control;
 pub mod forward;

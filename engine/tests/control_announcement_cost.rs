@@ -9,7 +9,7 @@ use control_net::craft::{announcement, of_type, ANNOUNCEMENT};
 use control_net::signing_key;
 use control_net::solo::Solo;
 use ed25519_dalek::SigningKey;
-use pinecone_engine::control::{Config, Event, PeerError, Port, RemovalReason};
+use pinecone_engine::control::{Event, PeerError, Port, RemovalReason, RouterConfig};
 use pinecone_engine::wire::AnnouncementError;
 
 const A: usize = 8; // a stronger key: the root
@@ -66,11 +66,11 @@ fn an_announcement_past_the_default_cap_closes_the_peering() {
 
 #[test]
 fn the_cap_is_checked_before_any_signature() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         keepalives: false,
         wakeup_broadcasts: false,
         max_announcement_entries: 4,
-        ..Config::default()
+        ..RouterConfig::default()
     });
     let a = solo.add(A);
     let b = solo.add(B);
@@ -142,9 +142,9 @@ fn a_repeated_announcement_is_not_acted_on_again() {
 
 #[test]
 fn a_repeated_announcement_still_counts_as_activity() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         wakeup_broadcasts: false,
-        ..Config::default()
+        ..RouterConfig::default()
     });
     let a = solo.add(A);
     let frame = announcement(3, &[(&solo.keys[A], 9)]);

@@ -6,7 +6,7 @@ mod control_net;
 
 use control_net::craft::{announcement, broadcast, of_type, ports_of_type, BROADCAST};
 use control_net::solo::{Solo, ME};
-use pinecone_engine::control::{BroadcastError, Config, Event, PeerError, PeerType};
+use pinecone_engine::control::{BroadcastError, Event, PeerError, PeerType, RouterConfig};
 use pinecone_engine::wire::{Frame, RootPayload};
 
 const A: usize = 8; // the root, our parent
@@ -14,10 +14,10 @@ const B: usize = 6;
 const V: usize = 3;
 const W: usize = 2;
 
-fn config() -> Config {
-    Config {
+fn config() -> RouterConfig {
+    RouterConfig {
         keepalives: false,
-        ..Config::default()
+        ..RouterConfig::default()
     }
 }
 
@@ -224,7 +224,7 @@ fn bad_broadcasts_disconnect_the_sender() {
 
 #[test]
 fn the_seen_cap_forgets_the_oldest_source() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         max_seen_broadcasts: 2,
         ..config()
     });
@@ -250,4 +250,48 @@ fn the_seen_cap_forgets_the_oldest_source() {
             at: solo.now
         }]
     );
+}
+
+#[test]
+fn the_periodic_broadcast_is_switched_as_the_reference_switches_it() {
+    let mut solo = Solo::new(config());
+    let (a, w) = under_a(&mut solo);
+    assert!(solo.router.wakeup_broadcasts());
+    solo.router.set_wakeup_broadcasts(false, solo.now);
+    assert!(!solo.router.wakeup_broadcasts());
+    solo.advance(600_000);
+    assert!(
+        of_type(&solo.out(), BROADCAST).is_empty(),
+        "no periodic flood"
+    );
+    // A peer's first announcement is still greeted, as in the reference.
+    let b = solo.add(B);
+    solo.out();
+    solo.feed(
+        b,
+        &announcement(3, &[(&solo.keys[A], 9), (&solo.keys[B], 1)]),
+    )
+    .unwrap();
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![b]);
+    // Turning it on floods at once, then every minute from then.
+    solo.router.set_wakeup_broadcasts(true, solo.now);
+    assert!(solo.router.wakeup_broadcasts());
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w, b]);
+    solo.advance(59_999);
+    assert!(of_type(&solo.out(), BROADCAST).is_empty());
+    solo.advance(1);
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w, b]);
+}
+
+#[test]
+fn broadcasts_configured_off_can_be_switched_on() {
+    let mut solo = Solo::quiet();
+    let (a, w) = under_a(&mut solo);
+    assert!(!solo.router.wakeup_broadcasts());
+    solo.advance(120_000);
+    assert!(of_type(&solo.out(), BROADCAST).is_empty());
+    solo.router.set_wakeup_broadcasts(true, solo.now);
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w]);
+    solo.advance(60_000);
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w]);
 }

@@ -7,7 +7,7 @@ mod control_net;
 use control_net::craft::{announcement, bootstrap, broadcast, traffic};
 use control_net::signing_key;
 use control_net::solo::{Solo, ME};
-use pinecone_engine::control::{Config, Event, Port};
+use pinecone_engine::control::{Event, Port, RouterConfig};
 use pinecone_engine::wire::{PublicKey, Watermark};
 use proptest::prelude::*;
 
@@ -16,7 +16,7 @@ const W: usize = 2;
 
 /// Us under root A with W as a child, and a few valid frames to mutate.
 fn setup() -> (Solo, Port, Port, Vec<Vec<u8>>) {
-    let mut solo = Solo::new(Config::default());
+    let mut solo = Solo::new(RouterConfig::default());
     let a = solo.add(A);
     let w = solo.add(W);
     solo.feed(a, &announcement(3, &[(&solo.keys[A], 9)]))
@@ -95,14 +95,14 @@ proptest! {
 
 #[test]
 fn floods_of_distinct_keys_stay_within_the_caps() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         keepalives: false,
         max_paths: 8,
         max_seen_broadcasts: 8,
         max_cached_coords: 8,
         max_pending_events: 16,
         max_pending_deliveries: 16,
-        ..Config::default()
+        ..RouterConfig::default()
     });
     let a = solo.add(A);
     let w = solo.add(W);

@@ -9,7 +9,7 @@ use control_net::craft::{
 };
 use control_net::solo::{Solo, ME};
 use pinecone_engine::control::{
-    BootstrapError, Config, Event, NextHop, PeerError, Port, RemovalReason,
+    BootstrapError, Event, NextHop, PeerError, Port, RemovalReason, RouterConfig,
 };
 use pinecone_engine::wire::{BootstrapRepr, Frame, PublicKey, RootPayload, Watermark};
 
@@ -328,11 +328,11 @@ fn paths_expire_after_10_seconds_and_go_after_the_grace() {
 
 #[test]
 fn the_path_cap_refuses_new_keys_but_refreshes_known_ones() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         keepalives: false,
         wakeup_broadcasts: false,
         max_paths: 1,
-        ..Config::default()
+        ..RouterConfig::default()
     });
     let (_, w) = under_a(&mut solo);
     let v = solo.add(V);

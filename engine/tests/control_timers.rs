@@ -5,14 +5,14 @@ mod control_net;
 
 use control_net::craft::{announcement, of_type, ports_of_type, ANNOUNCEMENT, KEEPALIVE};
 use control_net::solo::Solo;
-use pinecone_engine::control::{Config, Event, Millis, RemovalReason};
+use pinecone_engine::control::{Event, Millis, RemovalReason, RouterConfig};
 
 const W: usize = 2;
 
-fn keepalive_config() -> Config {
-    Config {
+fn keepalive_config() -> RouterConfig {
+    RouterConfig {
         wakeup_broadcasts: false,
-        ..Config::default()
+        ..RouterConfig::default()
     }
 }
 

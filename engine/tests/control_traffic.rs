@@ -6,7 +6,9 @@ mod control_net;
 
 use control_net::craft::{announcement, of_type, traffic, TRAFFIC};
 use control_net::solo::{Solo, ME};
-use pinecone_engine::control::{Config, Delivery, DropReason, Millis, SendError, TrafficAction};
+use pinecone_engine::control::{
+    Delivery, DropReason, Millis, RouterConfig, SendError, TrafficAction,
+};
 use pinecone_engine::wire::{Coords, Frame, PublicKey, Watermark};
 
 const A: usize = 8;
@@ -168,11 +170,11 @@ fn traffic_goes_back_where_it_came_from_only_with_a_better_watermark() {
 
 #[test]
 fn hop_limiting_decrements_and_drops_at_one() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         keepalives: false,
         wakeup_broadcasts: false,
         hop_limiting: true,
-        ..Config::default()
+        ..RouterConfig::default()
     });
     let (a, w) = tree(&mut solo);
     let src = solo.key(A);
@@ -210,11 +212,11 @@ fn sends_to_ourselves_are_delivered_and_oversized_ones_refused() {
 
 #[test]
 fn undrained_deliveries_are_capped() {
-    let mut solo = Solo::new(Config {
+    let mut solo = Solo::new(RouterConfig {
         keepalives: false,
         wakeup_broadcasts: false,
         max_pending_deliveries: 1,
-        ..Config::default()
+        ..RouterConfig::default()
     });
     let own = solo.own();
     solo.router.send(own, b"1", solo.now).unwrap();
@@ -303,4 +305,35 @@ fn tree_routing_ties_prefer_the_faster_then_the_earlier_link() {
     )
     .unwrap();
     assert_eq!(sent_traffic(&mut solo)[0].0, w);
+}
+
+#[test]
+fn hop_limiting_is_switched_while_running_and_published() {
+    let mut solo = Solo::quiet();
+    let (a, w) = tree(&mut solo);
+    assert!(!solo.router.hop_limiting());
+    solo.router.take_table_update();
+    let src = solo.key(A);
+    let mut last_hop = traffic(solo.key(W), &[], src, Watermark::FRESH, b"x");
+    last_hop[7] = 1;
+    solo.feed(a, &last_hop).unwrap();
+    assert_eq!(sent_traffic(&mut solo)[0].3, 1, "forwarded untouched");
+
+    solo.router.set_hop_limiting(true);
+    assert!(solo.router.hop_limiting());
+    let table = solo.router.take_table_update().expect("republished");
+    assert!(table.hop_limiting());
+    solo.feed(a, &last_hop).unwrap();
+    assert!(solo.out().is_empty());
+    assert_eq!(solo.router.counters().hop_limit_drops, 1);
+
+    solo.router.set_hop_limiting(false);
+    assert!(!solo
+        .router
+        .take_table_update()
+        .expect("republished")
+        .hop_limiting());
+    solo.feed(a, &last_hop).unwrap();
+    assert_eq!(sent_traffic(&mut solo)[0].3, 1);
+    assert_ne!(a, w);
 }

@@ -50,10 +50,9 @@ impl Setup {
             .collect();
         let wakes = Arc::new(AtomicUsize::new(0));
         let seen = Arc::clone(&wakes);
-        let wake = Box::new(move || {
+        assert!(fabric.doorbell(0).unwrap().install(move || {
             seen.fetch_add(1, Ordering::SeqCst);
-        });
-        assert!(fabric.set_waker(0, wake).is_ok());
+        }));
         Setup {
             fabric,
             worker,
@@ -216,7 +215,7 @@ fn a_worker_held_back_is_always_woken_by_a_release_on_another_thread() {
     let slot = worker.attach(fixture.ports[1], EPOCH);
     let bell = Arc::new(Bell::default());
     let ringer = Arc::clone(&bell);
-    assert!(fabric.set_waker(0, Box::new(move || ringer.ring())).is_ok());
+    assert!(fabric.doorbell(0).unwrap().install(move || ringer.ring()));
     let total = 600;
     let flood = protocol_frame(7);
 

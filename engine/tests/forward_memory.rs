@@ -7,7 +7,7 @@ mod forward_fixture;
 use std::sync::Arc;
 
 use forward_fixture::{drain_output, feed, signing_key, snek_traffic, Fixture, EPOCH};
-use pinecone_engine::control::{Config, Router};
+use pinecone_engine::control::{Router, RouterConfig};
 use pinecone_engine::forward::{BufferCounts, Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{emit_keepalive, PublicKey};
 
@@ -20,7 +20,7 @@ fn keepalive() -> Vec<u8> {
 /// A worker with `peerings` peerings on ports 1, 2, …, routing by the
 /// table of a router with no peers.
 fn worker_with(peerings: u64, config: ForwardConfig) -> (Arc<Fabric>, Worker, Vec<SlotId>) {
-    let mut router = Router::new(signing_key(9, 0), Config::default(), EPOCH);
+    let mut router = Router::new(signing_key(9, 0), RouterConfig::default(), EPOCH);
     let fabric = Fabric::new(config, router.routing_table());
     let mut worker = fabric.worker(0).unwrap();
     let slots = (1..=peerings)

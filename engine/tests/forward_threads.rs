@@ -325,10 +325,9 @@ fn a_full_crossing_queue_holds_frames_back_instead_of_dropping_them() {
     });
     let rung = Arc::new(AtomicUsize::new(0));
     let ring = Arc::clone(&rung);
-    let waker = Box::new(move || {
+    assert!(s.fabric.doorbell(0).unwrap().install(move || {
         ring.fetch_add(1, Ordering::SeqCst);
-    });
-    assert!(s.fabric.set_waker(0, waker).is_ok());
+    }));
     // From a peering of worker 0 to one of worker 1: about three batches'
     // worth, for a queue of one batch.
     let (from, to) = (0, 4);

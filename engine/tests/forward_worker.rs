@@ -295,15 +295,9 @@ fn a_full_control_queue_stops_reading_that_peering_only() {
     let mut b = Bench::new(3, config);
     let wakes = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&wakes);
-    assert!(b
-        .fabric
-        .set_waker(
-            0,
-            Box::new(move || {
-                seen.fetch_add(1, Ordering::Relaxed);
-            })
-        )
-        .is_ok());
+    assert!(b.fabric.doorbell(0).unwrap().install(move || {
+        seen.fetch_add(1, Ordering::Relaxed);
+    }));
     let (k1, w1) = b.path(1, 1);
     let traffic = snek_traffic(k1, b.src(), w1, b"after");
     let protocol: Vec<Vec<u8>> = (10..15).map(bootstrap_frame).collect();

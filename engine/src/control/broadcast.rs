@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::config::Config;
+use super::config::RouterConfig;
 use super::error::{BroadcastError, PeerError};
 use super::events::Event;
 use super::peers::{Port, LOCAL_PORT};
@@ -62,7 +62,7 @@ pub(crate) struct BroadcastState {
 }
 
 impl BroadcastState {
-    pub(crate) fn new(config: &Config, now: Millis) -> BroadcastState {
+    pub(crate) fn new(config: &RouterConfig, now: Millis) -> BroadcastState {
         BroadcastState {
             seen: RecencyMap::new(config.max_seen_broadcasts),
             next_send: config
@@ -245,7 +245,7 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::{Config, Event, PeerError, PeerInfo, PeerType, RemovalReason};
+    use crate::control::{Event, PeerError, PeerInfo, PeerType, RemovalReason, RouterConfig};
     use ed25519_dalek::SigningKey;
 
     const NOW: Millis = Millis(1_700_000_000_000);
@@ -291,9 +291,9 @@ mod tests {
     /// A root router with peers on three ports (keys 2, 3 and 4) and a
     /// source (key 9) whose broadcasts they relay.
     fn router() -> (Router, [Port; 3], SigningKey) {
-        let config = Config {
+        let config = RouterConfig {
             keepalives: false,
-            ..Config::default()
+            ..RouterConfig::default()
         };
         let mut router = Router::new(signer(1), config, NOW);
         let ports = [2, 3, 4].map(|seed| router.add_peer(peer(&signer(seed)), NOW));

@@ -6,7 +6,7 @@
 /// Every cap bounds a table that remote nodes can make grow; each field says
 /// what happens when the cap is reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+pub struct RouterConfig {
     /// Decrement the hop limit of every forwarded traffic frame and drop it
     /// at 1. Off by default, as in the reference.
     pub hop_limiting: bool,
@@ -51,9 +51,9 @@ pub struct Config {
     pub max_pending_deliveries: usize,
 }
 
-impl Default for Config {
+impl Default for RouterConfig {
     fn default() -> Self {
-        Config {
+        RouterConfig {
             hop_limiting: false,
             keepalives: true,
             wakeup_broadcasts: true,

@@ -18,14 +18,14 @@
 //! Every transit decision is answered by a [`RoutingTable`], an immutable
 //! snapshot the router publishes and also forwards its own frames through.
 //!
-//! Layout: [`time`] (clock and timer values), [`Config`], the peer table
+//! Layout: [`time`] (clock and timer values), [`RouterConfig`], the peer table
 //! ([`PeerInfo`], [`PeerType`]), the tree ([`Router`] methods in `tree`,
 //! with the decision table in `decision`), SNEK (`snek`), wakeup broadcasts
-//! (`broadcast`), traffic (`forward`), timers (`timers`), the routing table
+//! (`broadcast`), traffic (`traffic`), timers (`timers`), the routing table
 //! ([`RoutingTable`]), the [`CoordsCache`], [`Event`]s and the
 //! [`StateDump`].
 //!
-//! Memory is bounded by [`Config`] caps on path entries, seen broadcasts,
+//! Memory is bounded by [`RouterConfig`] caps on path entries, seen broadcasts,
 //! cached coordinates and undrained events and deliveries; each cap's
 //! documentation says what happens at it.
 
@@ -39,7 +39,6 @@ mod decision;
 mod dump;
 mod error;
 mod events;
-mod forward;
 mod key_cache;
 mod outbox;
 mod peers;
@@ -47,10 +46,12 @@ mod recency;
 mod reroute;
 mod signed_payloads;
 mod snek;
+mod switches;
 mod table;
 mod table_cell;
 pub mod time;
 mod timers;
+mod traffic;
 mod tree;
 
 use std::sync::Arc;
@@ -59,7 +60,7 @@ use ed25519_dalek::SigningKey;
 
 pub use announcement::Root;
 pub use broadcast::BROADCAST_HOP_LIMIT;
-pub use config::Config;
+pub use config::RouterConfig;
 pub use coords_cache::{CoordsCache, MAX_CACHED_COORDS_LEN};
 pub use counters::{Counters, FrameCounts, SignatureCounts};
 pub use dump::{
@@ -87,7 +88,7 @@ use tree::TreeState;
 pub struct Router {
     signing_key: SigningKey,
     public_key: PublicKey,
-    config: Config,
+    config: RouterConfig,
     peers: PeerTable,
     tree: TreeState,
     snek: SnekState,
@@ -111,7 +112,7 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     /// A node with no peers, rooting its own tree.
-    pub fn new(signing_key: SigningKey, config: Config, now: Millis) -> Router {
+    pub fn new(signing_key: SigningKey, config: RouterConfig, now: Millis) -> Router {
         let public_key = PublicKey::of(&signing_key);
         let mut router = Router {
             table: TableCell::new(public_key, config.hop_limiting),
@@ -137,7 +138,7 @@ impl Router {
     }
 
     /// The settings it runs with.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &RouterConfig {
         &self.config
     }
 

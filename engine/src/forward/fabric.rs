@@ -11,7 +11,7 @@ use super::batch::Batch;
 use super::config::ForwardConfig;
 use super::control_ledger::ControlLedger;
 use super::counters::{DropCause, PeeringCounters};
-use super::doorbell::{Doorbell, WakeFn};
+use super::doorbell::Doorbell;
 use super::error::{LocalSendError, ProtocolSendError};
 use super::messages::{ControlFrame, LocalDelivery};
 use super::plane_stats::PlaneStats;
@@ -111,18 +111,20 @@ impl Fabric {
         if queues.claimed.swap(true, Ordering::AcqRel) {
             return None;
         }
-        Some(Worker::new(index, Arc::clone(self)))
+        Some(Worker::new(
+            index,
+            Arc::clone(&queues.doorbell),
+            Arc::clone(self),
+        ))
     }
 
-    /// Registers the callback that wakes worker `index`'s thread when
-    /// traffic or protocol frames are queued for it, or room appears in the
-    /// control queue or another worker's queue it was waiting on. Fails
-    /// (handing it back) if the worker does not exist or already has one.
-    pub fn set_waker(&self, index: usize, wake: WakeFn) -> Result<(), WakeFn> {
-        match self.workers.get(index) {
-            Some(queues) => queues.doorbell.install(wake),
-            None => Err(wake),
-        }
+    /// The doorbell of worker `index` (`None` past the number of workers),
+    /// rung when traffic or protocol frames are queued for it, or room
+    /// appears in the control queue or another worker's queue it was
+    /// waiting on. The worker's I/O driver installs the callback that wakes
+    /// its thread ([`Doorbell::install`]); the worker answers it.
+    pub fn doorbell(&self, index: usize) -> Option<&Arc<Doorbell>> {
+        self.workers.get(index).map(|queues| &queues.doorbell)
     }
 
     /// Makes `table` the one every worker routes by from its next batch on.

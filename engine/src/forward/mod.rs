@@ -69,7 +69,7 @@ mod worker;
 pub use buffer_pool::BufferCounts;
 pub use config::ForwardConfig;
 pub use counters::{DropCause, DropCounts, PeeringCounters, PeeringStats, QueueDepth};
-pub use doorbell::WakeFn;
+pub use doorbell::Doorbell;
 pub use error::{LocalSendError, PeeringError, ProtocolSendError};
 pub use fabric::Fabric;
 pub use messages::{ControlFrame, LocalDelivery};

@@ -9,6 +9,7 @@ use arc_swap::{ArcSwap, Cache};
 use super::batch::Batch;
 use super::buffer_pool::{BufferCounts, BufferPool};
 use super::counters::{DropCause, PeeringCounters};
+use super::doorbell::Doorbell;
 use super::error::PeeringError;
 use super::fabric::Fabric;
 use super::flow_memo::FlowMemo;
@@ -48,10 +49,11 @@ pub struct BrokenPeering {
 ///    [`written`](Self::written) (a slot with bytes left is written again
 ///    when its socket is writable).
 ///
-/// The driver sleeps until a socket is ready or the waker registered with
-/// [`Fabric::set_waker`] is called.
+/// The driver sleeps until a socket is ready or the worker's
+/// [`Fabric::doorbell`] rings.
 pub struct Worker {
     index: usize,
+    doorbell: Arc<Doorbell>,
     fabric: Arc<Fabric>,
     table: Cache<Arc<ArcSwap<RoutingTable>>, Arc<RoutingTable>>,
     ports: Cache<Arc<ArcSwap<PortMap>>, Arc<PortMap>>,
@@ -87,11 +89,12 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(index: usize, fabric: Arc<Fabric>) -> Worker {
+    pub(crate) fn new(index: usize, doorbell: Arc<Doorbell>, fabric: Arc<Fabric>) -> Worker {
         let workers = fabric.workers.len();
         let config = fabric.config();
         Worker {
             index,
+            doorbell,
             table: Cache::new(Arc::clone(&fabric.table)),
             ports: Cache::new(Arc::clone(&fabric.ports)),
             routes: RouteCache::new(config.route_cache_len),
@@ -114,6 +117,12 @@ impl Worker {
     /// This worker's index.
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// This worker's doorbell ([`Fabric::doorbell`]), for its driver to
+    /// install the callback that wakes the driver's thread.
+    pub fn doorbell(&self) -> &Arc<Doorbell> {
+        &self.doorbell
     }
 
     /// Attaches the peering the control plane put on `port` (after its

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{
-    Config, Delivery, Event, Millis, PeerInfo, PeerType, Port, RemovalReason, Router,
+    Delivery, Event, Millis, PeerInfo, PeerType, Port, RemovalReason, Router, RouterConfig,
 };
 use pinecone_engine::wire::PublicKey;
 
@@ -72,10 +72,10 @@ pub struct Net {
 impl Net {
     /// `n` routers with default settings.
     pub fn new(n: usize, seed: u64) -> Net {
-        Net::with_config(n, seed, Config::default())
+        Net::with_config(n, seed, RouterConfig::default())
     }
 
-    pub fn with_config(n: usize, seed: u64, config: Config) -> Net {
+    pub fn with_config(n: usize, seed: u64, config: RouterConfig) -> Net {
         let start = Millis(EPOCH);
         let routers: Vec<Router> = (0..n)
             .map(|i| Router::new(signing_key(seed, i), config.clone(), start))

@@ -2,7 +2,7 @@
 
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{
-    Config, Event, Millis, PeerError, PeerInfo, PeerType, Port, Router, Transmit,
+    Event, Millis, PeerError, PeerInfo, PeerType, Port, Router, RouterConfig, Transmit,
 };
 use pinecone_engine::wire::PublicKey;
 
@@ -23,7 +23,7 @@ pub struct Solo {
 impl Solo {
     /// A router with keepalives and broadcasts off (so tests see only what
     /// they provoke) unless `config` says otherwise.
-    pub fn new(config: Config) -> Solo {
+    pub fn new(config: RouterConfig) -> Solo {
         let keys = sorted_keys(10, 77);
         let now = Millis(EPOCH);
         let router = Router::new(keys[ME].clone(), config, now);
@@ -34,10 +34,10 @@ impl Solo {
     }
 
     pub fn quiet() -> Solo {
-        Solo::new(Config {
+        Solo::new(RouterConfig {
             keepalives: false,
             wakeup_broadcasts: false,
-            ..Config::default()
+            ..RouterConfig::default()
         })
     }
 

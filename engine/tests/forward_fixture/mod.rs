@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use pinecone_engine::control::{Config, Millis, PeerInfo, PeerType, Port, Router, RoutingTable};
+use pinecone_engine::control::{
+    Millis, PeerInfo, PeerType, Port, Router, RouterConfig, RoutingTable,
+};
 use pinecone_engine::forward::{SlotId, Worker};
 use pinecone_engine::wire::{
     frame_length, AnnouncementFrame, AnnouncementRepr, BootstrapRepr, Coords, PublicKey,
@@ -47,10 +49,10 @@ impl Fixture {
         keys.sort_by_key(PublicKey::of);
         let root = keys.pop().expect("a root key");
         let own = keys.pop().expect("our key");
-        let config = Config {
+        let config = RouterConfig {
             keepalives: false,
             wakeup_broadcasts: false,
-            ..Config::default()
+            ..RouterConfig::default()
         };
         let router = Router::new(own.clone(), config, EPOCH);
         let mut fixture = Fixture {

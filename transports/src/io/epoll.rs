@@ -15,7 +15,7 @@ use tracing::warn;
 
 use super::affinity::pin_current;
 use super::core::{DriverCore, Readiness};
-use super::handle::{DriverHandle, DriverHooks, Wake};
+use super::handle::{DriverHandle, DriverHooks};
 
 /// The token of the waker.
 const WAKER: Token = Token(0);
@@ -47,16 +47,18 @@ pub(crate) fn spawn_epoll(
         .worker(index)
         .ok_or_else(|| io::Error::other(format!("worker {index} is missing or taken")))?;
     let poll = Poll::new()?;
-    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-    let wake: Wake = Arc::new(move || {
+    let doorbell = Arc::clone(worker.doorbell());
+    let waker = Waker::new(poll.registry(), WAKER)?;
+    let installed = doorbell.install(move || {
         if let Err(error) = waker.wake() {
             warn!(%error, "cannot wake an I/O driver");
         }
     });
-    let ring = Arc::clone(&wake);
-    fabric
-        .set_waker(index, Box::new(move || ring()))
-        .map_err(|_| io::Error::other(format!("worker {index} already has a waker")))?;
+    if !installed {
+        return Err(io::Error::other(format!(
+            "worker {index} already has a driver"
+        )));
+    }
     let (commands, inbox) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let pinned = core;
@@ -70,7 +72,7 @@ pub(crate) fn spawn_epoll(
         })?;
     Ok(DriverHandle {
         commands,
-        wake,
+        doorbell,
         stop,
         thread: Some(thread),
     })

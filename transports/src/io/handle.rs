@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
+use pinecone_engine::forward::Doorbell;
 use tracing::warn;
 
 use super::command::{DriverCommand, DriverReport};
@@ -18,14 +19,13 @@ pub(crate) struct DriverHooks {
     pub(crate) after_round: Box<dyn Fn() + Send>,
 }
 
-/// Wakes a driver thread from its wait for readiness.
-pub(crate) type Wake = Arc<dyn Fn() + Send + Sync>;
-
 /// The control thread's handle on a running driver. Dropping it stops the
 /// driver (closing its peerings) and joins its thread.
 pub(crate) struct DriverHandle {
     pub(crate) commands: Sender<DriverCommand>,
-    pub(crate) wake: Wake,
+    /// The worker's doorbell, whose callback wakes the driver thread from
+    /// its wait for readiness.
+    pub(crate) doorbell: Arc<Doorbell>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) thread: Option<JoinHandle<()>>,
 }
@@ -34,7 +34,7 @@ impl DriverHandle {
     /// Queues a command and wakes the driver.
     pub(crate) fn send(&self, command: DriverCommand) {
         if self.commands.send(command).is_ok() {
-            (self.wake)();
+            self.doorbell.wake();
         }
     }
 }
@@ -42,7 +42,7 @@ impl DriverHandle {
 impl Drop for DriverHandle {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        (self.wake)();
+        self.doorbell.wake();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 warn!("an I/O driver thread panicked");

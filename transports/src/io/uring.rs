@@ -18,7 +18,7 @@ use tracing::warn;
 
 use super::affinity::pin_current;
 use super::core::{DriverCore, Readiness};
-use super::handle::{DriverHandle, DriverHooks, Wake};
+use super::handle::{DriverHandle, DriverHooks};
 
 /// Submission queue entries per ring.
 const RING_ENTRIES: u32 = 256;
@@ -101,19 +101,22 @@ pub(crate) fn spawn_uring(
     hooks: DriverHooks,
     core: Option<CoreId>,
 ) -> io::Result<DriverHandle> {
-    let bell: Arc<OwnedFd> = Arc::new(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?);
+    let wakeup_fd: Arc<OwnedFd> =
+        Arc::new(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?);
     let worker = fabric
         .worker(index)
         .ok_or_else(|| io::Error::other(format!("worker {index} is missing or taken")))?;
-    let ringing = Arc::clone(&bell);
-    let wake: Wake = Arc::new(move || {
+    let doorbell = Arc::clone(worker.doorbell());
+    let ringing = Arc::clone(&wakeup_fd);
+    let installed = doorbell.install(move || {
         // A full counter (never reached in practice) still wakes the thread.
         let _ = rustix::io::write(ringing.as_fd(), &1u64.to_ne_bytes());
     });
-    let doorbell = Arc::clone(&wake);
-    fabric
-        .set_waker(index, Box::new(move || doorbell()))
-        .map_err(|_| io::Error::other(format!("worker {index} already has a waker")))?;
+    if !installed {
+        return Err(io::Error::other(format!(
+            "worker {index} already has a driver"
+        )));
+    }
     let (commands, inbox) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let pinned = core;
@@ -129,13 +132,13 @@ pub(crate) fn spawn_uring(
             pin_current(pinned);
             let ring = IoUring::new(RING_ENTRIES).map(|ring| Ring { ring });
             let ring = ring.and_then(|mut ring| {
-                ring.poll(bell.as_raw_fd(), POLLIN, WAKE_TOKEN)?;
+                ring.poll(wakeup_fd.as_raw_fd(), POLLIN, WAKE_TOKEN)?;
                 Ok(ring)
             });
             match ring {
                 Ok(ring) => {
                     let _ = started.send(Ok(()));
-                    run(ring, &bell, core, &stopping);
+                    run(ring, &wakeup_fd, core, &stopping);
                 }
                 Err(error) => {
                     let _ = started.send(Err(error));
@@ -147,13 +150,13 @@ pub(crate) fn spawn_uring(
         .unwrap_or_else(|_| Err(io::Error::other("the io_uring driver thread died")))?;
     Ok(DriverHandle {
         commands,
-        wake,
+        doorbell,
         stop,
         thread: Some(thread),
     })
 }
 
-fn run(mut ring: Ring, bell: &OwnedFd, mut core: DriverCore, stop: &AtomicBool) {
+fn run(mut ring: Ring, wakeup_fd: &OwnedFd, mut core: DriverCore, stop: &AtomicBool) {
     let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(RING_ENTRIES as usize);
     while !stop.load(Ordering::SeqCst) {
         // Every request is submitted when queued, and completions are read
@@ -182,9 +185,9 @@ fn run(mut ring: Ring, bell: &OwnedFd, mut core: DriverCore, stop: &AtomicBool) 
                 REMOVAL_TOKEN => {}
                 WAKE_TOKEN => {
                     let mut count = [0u8; 8];
-                    let _ = rustix::io::read(bell, &mut count);
+                    let _ = rustix::io::read(wakeup_fd, &mut count);
                     if !cqueue::more(flags) {
-                        if let Err(error) = ring.poll(bell.as_raw_fd(), POLLIN, WAKE_TOKEN) {
+                        if let Err(error) = ring.poll(wakeup_fd.as_raw_fd(), POLLIN, WAKE_TOKEN) {
                             warn!(%error, "cannot re-arm the wakeup poll");
                         }
                     }

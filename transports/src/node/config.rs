@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use pinecone_engine::control::Config;
+use pinecone_engine::control::RouterConfig;
 use pinecone_engine::forward::ForwardConfig;
 
 use super::limits::PeerLimits;
@@ -38,7 +38,7 @@ impl FromStr for IoDriver {
 #[derive(Debug, Clone, Default)]
 pub struct NodeConfig {
     /// The protocol state machine's settings.
-    pub router: Config,
+    pub router: RouterConfig,
     /// The forwarding plane's sizes; `forward.workers` is the number of
     /// forwarding threads (zero means one per core).
     pub forward: ForwardConfig,

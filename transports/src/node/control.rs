@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pinecone_engine::control::{Event, Millis, PeerInfo, Router};
-use pinecone_engine::forward::{ControlFrame, Fabric};
+use pinecone_engine::forward::{ControlFrame, Doorbell, Fabric};
 use tracing::info;
 
 use super::datagram::Datagram;
+use super::deliveries::DeliverySender;
 use super::fair_queue::FairQueue;
-use super::inbox::{ControlInput, Request, WakeBell};
+use super::inbox::{ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusal};
 use super::peerings::{PeeringRecord, Peerings};
 use crate::io::{self, CloseReason, DriverCommand, DriverHandle, DriverReport, PeeringId};
@@ -64,9 +65,9 @@ pub(crate) struct Control {
     pub(crate) fabric: Arc<Fabric>,
     pub(crate) drivers: Vec<DriverHandle>,
     pub(crate) inbox: Receiver<ControlInput>,
-    pub(crate) bell: WakeBell,
+    pub(crate) doorbell: Arc<Doorbell>,
     pub(crate) static_peers: Option<StaticPeers>,
-    pub(crate) deliveries: Sender<Datagram>,
+    pub(crate) deliveries: DeliverySender,
     pub(crate) peerings: Peerings,
     pub(crate) subscribers: Vec<Sender<Event>>,
     /// Where the search for the least loaded driver starts next.
@@ -112,8 +113,8 @@ impl Control {
             let mut running = true;
             match self.inbox.recv_timeout(wait) {
                 Ok(input) => {
-                    woken |= matches!(input, ControlInput::Wake);
-                    urgent |= !matches!(input, ControlInput::Wake);
+                    woken |= matches!(input, ControlInput::Doorbell);
+                    urgent |= !matches!(input, ControlInput::Doorbell);
                     running = self.handle(input);
                 }
                 Err(RecvTimeoutError::Timeout) => urgent |= !woken,
@@ -125,8 +126,8 @@ impl Control {
                 }
                 match self.inbox.try_recv() {
                     Ok(input) => {
-                        woken |= matches!(input, ControlInput::Wake);
-                        urgent |= !matches!(input, ControlInput::Wake);
+                        woken |= matches!(input, ControlInput::Doorbell);
+                        urgent |= !matches!(input, ControlInput::Doorbell);
                         running = self.handle(input);
                     }
                     Err(_) => break,
@@ -163,7 +164,7 @@ impl Control {
             ControlInput::Driver(DriverReport::Closed { id, reason }) => {
                 self.peering_closed(id, &reason, now)
             }
-            ControlInput::Wake => {}
+            ControlInput::Doorbell => {}
             ControlInput::Request(request) => self.answer(request, now),
             ControlInput::Shutdown => return false,
         }
@@ -231,6 +232,10 @@ impl Control {
             return Ok(());
         }
         let is_static = origin.zone == "static" && origin.outbound;
+        if is_static && !self.is_static_peer(&origin.uri) {
+            info!(uri = %origin.uri, "closing a peering with a static peer removed while dialling");
+            return Ok(());
+        }
         let remote = stream.peer_ip();
         let counted = self.counts.admit(remote, public_key, is_static)?;
         self.established
@@ -330,7 +335,7 @@ impl Control {
     fn service(&mut self) -> bool {
         let started = Instant::now();
         let now = io::now();
-        self.bell.answer();
+        self.doorbell.answer();
         while let Some(frame) = self.fabric.poll_control() {
             self.frames.push(frame.port, frame);
         }

@@ -2,6 +2,7 @@
 //! bindings call.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -17,9 +18,10 @@ use tracing::info;
 use super::config::{IoDriver, NodeConfig};
 use super::control::{Control, SUBSCRIBER_QUEUE};
 use super::datagram::{send_through_fabric, Datagram};
+use super::deliveries::{delivery_queue, DeliveryQueue};
 use super::error::NodeError;
 use super::fair_queue::FairQueue;
-use super::inbox::{ControlInput, Request, WakeBell};
+use super::inbox::{control_doorbell, ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusals};
 use super::peerings::Peerings;
 use super::stats::NodeStats;
@@ -42,7 +44,7 @@ pub struct Node {
     transport: Transport,
     inbox: Sender<ControlInput>,
     fabric: Arc<Fabric>,
-    deliveries: Receiver<Datagram>,
+    deliveries: DeliveryQueue,
     listeners: Mutex<Vec<Listener>>,
     control: Mutex<Option<JoinHandle<()>>>,
 }
@@ -82,7 +84,7 @@ impl Node {
         };
         let fabric = Fabric::new(forward, router.routing_table());
         let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-        let bell = WakeBell::new(inbox_tx.clone());
+        let doorbell = control_doorbell(inbox_tx.clone());
         let io_driver = match config.io {
             IoDriver::Uring => match io::uring_available() {
                 Ok(()) => IoDriver::Uring,
@@ -97,12 +99,12 @@ impl Node {
         let mut drivers = Vec::with_capacity(workers);
         for index in 0..workers {
             let reports = inbox_tx.clone();
-            let wake = bell.clone();
+            let control = Arc::clone(&doorbell);
             let hooks = DriverHooks {
                 report: Box::new(move |report| {
                     let _ = reports.send(ControlInput::Driver(report));
                 }),
-                after_round: Box::new(move || wake.ring()),
+                after_round: Box::new(move || control.ring()),
             };
             drivers.push(match io_driver {
                 IoDriver::Uring => spawn_uring(&fabric, index, hooks, cores.worker(index))?,
@@ -120,8 +122,7 @@ impl Node {
             peering_sink(&inbox_tx),
             BackoffPolicy::default(),
         )?;
-        let (deliveries_tx, deliveries) =
-            crossbeam_channel::bounded(config.forward.delivery_queue_len.max(1));
+        let (deliveries_tx, deliveries) = delivery_queue(config.forward.delivery_queue_len)?;
         let node_fabric = Arc::clone(&fabric);
         let next_timer = router.poll_timeout();
         let control = Control {
@@ -129,7 +130,7 @@ impl Node {
             fabric,
             drivers,
             inbox,
-            bell,
+            doorbell,
             static_peers: Some(static_peers),
             deliveries: deliveries_tx,
             peerings: Peerings::default(),
@@ -285,15 +286,38 @@ impl Node {
         })??)
     }
 
-    /// The next datagram, waiting at most `timeout`; `None` when none came
-    /// in time or the node shut down.
+    /// The next datagram, waiting at most `timeout` (not at all when it is
+    /// zero); `None` when none came in time or the node shut down.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Datagram> {
-        self.deliveries.recv_timeout(timeout).ok()
+        self.deliveries.recv_timeout(timeout)
     }
 
     /// The next datagram if one is waiting.
     pub fn try_recv(&self) -> Option<Datagram> {
-        self.deliveries.try_recv().ok()
+        self.deliveries.recv_timeout(Duration::ZERO)
+    }
+
+    /// Puts a datagram taken by a receive back at the front of the queue,
+    /// so that the next receive gets it first (for a caller whose buffer
+    /// turned out too short for it).
+    pub fn hand_back(&self, datagram: Datagram) {
+        self.deliveries.hand_back(datagram);
+    }
+
+    /// A file descriptor readable while datagrams wait, for a program that
+    /// waits in an event loop of its own (epoll, poll, libuv, Go's
+    /// netpoller) instead of in [`recv_timeout`](Self::recv_timeout).
+    ///
+    /// Level semantics: from the first call on, the descriptor is readable
+    /// whenever at least one datagram waits, and becomes unreadable when a
+    /// receive leaves the queue empty; after the node shuts down it stays
+    /// readable (receives then return `None`). Wait for it to be readable
+    /// (`EPOLLIN`, edge- or level-triggered), then receive with a zero
+    /// timeout until that returns `None`. With several receivers, one may
+    /// wake to find that another took the datagram. The descriptor is the
+    /// node's: do not read, write or close it.
+    pub fn datagram_fd(&self) -> BorrowedFd<'_> {
+        self.deliveries.fd()
     }
 
     /// The peerings, in port order.

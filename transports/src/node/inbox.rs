@@ -1,11 +1,11 @@
-//! What reaches the control thread: peerings, driver reports, wakeups and
-//! requests from the [`Node`](super::Node) handle.
+//! What reaches the control thread: peerings, driver reports, doorbell
+//! rings and requests from the [`Node`](super::Node) handle.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 use pinecone_engine::control::{Event, PeerSummary, Port, SendError};
+use pinecone_engine::forward::Doorbell;
 use pinecone_engine::wire::{Coords, PublicKey};
 
 use super::embedding::EmbeddingRequest;
@@ -26,8 +26,9 @@ pub(crate) enum ControlInput {
     },
     /// A driver's report.
     Driver(DriverReport),
-    /// A worker may have queued protocol frames or datagrams.
-    Wake,
+    /// The control thread's doorbell rang: a worker may have queued
+    /// protocol frames or datagrams.
+    Doorbell,
     /// A call from the handle.
     Request(Request),
     /// Stop: close every peering and end the thread.
@@ -66,34 +67,13 @@ pub(crate) enum Request {
     Stats(Sender<NodeStats>),
 }
 
-/// Wakes the control thread after a worker round, at most once until the
-/// control thread next drains the forwarding plane's queues.
-#[derive(Debug, Clone)]
-pub(crate) struct WakeBell {
-    pending: Arc<AtomicBool>,
-    inbox: Sender<ControlInput>,
-}
-
-impl WakeBell {
-    /// A bell that posts [`ControlInput::Wake`] to `inbox`.
-    pub(crate) fn new(inbox: Sender<ControlInput>) -> WakeBell {
-        WakeBell {
-            pending: Arc::new(AtomicBool::new(false)),
-            inbox,
-        }
-    }
-
-    /// Asks the control thread to look at the queues.
-    pub(crate) fn ring(&self) {
-        if !self.pending.swap(true, Ordering::AcqRel) {
-            let _ = self.inbox.send(ControlInput::Wake);
-        }
-    }
-
-    /// Called by the control thread before it drains the queues.
-    pub(crate) fn answer(&self) {
-        self.pending.store(false, Ordering::Release);
-    }
+/// The control thread's doorbell, rung after a worker round that queued
+/// something for it: each ring it does not yet answer posts one
+/// [`ControlInput::Doorbell`] to `inbox`.
+pub(crate) fn control_doorbell(inbox: Sender<ControlInput>) -> Arc<Doorbell> {
+    Arc::new(Doorbell::new(move || {
+        let _ = inbox.send(ControlInput::Doorbell);
+    }))
 }
 
 #[cfg(test)]
@@ -103,13 +83,13 @@ mod tests {
     #[test]
     fn rings_once_until_answered() {
         let (inbox, received) = crossbeam_channel::unbounded();
-        let bell = WakeBell::new(inbox);
-        bell.ring();
-        bell.clone().ring();
+        let doorbell = control_doorbell(inbox);
+        doorbell.ring();
+        doorbell.ring();
         assert_eq!(received.try_iter().count(), 1);
-        bell.answer();
-        bell.ring();
-        assert!(matches!(received.try_recv(), Ok(ControlInput::Wake)));
+        doorbell.answer();
+        doorbell.ring();
+        assert!(matches!(received.try_recv(), Ok(ControlInput::Doorbell)));
         assert!(received.try_recv().is_err());
     }
 }

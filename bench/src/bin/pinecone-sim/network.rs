@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{
-    Config, Counters, Delivery, Event, Millis, PeerInfo, PeerType, Port, Router, Transmit,
+    Counters, Delivery, Event, Millis, PeerInfo, PeerType, Port, Router, RouterConfig, Transmit,
 };
 use pinecone_engine::wire::{FrameType, PublicKey, HEADER_LEN};
 use rayon::prelude::*;
@@ -137,7 +137,7 @@ impl Network {
         topology: &Topology,
         signing_keys: Vec<SigningKey>,
         starts: &[u64],
-        config: &Config,
+        config: &RouterConfig,
         latency_ms: u64,
         threads: usize,
     ) -> Network {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use pinecone_engine::control::{Config, Counters};
+use pinecone_engine::control::{Counters, RouterConfig};
 use pinecone_engine::wire::PublicKey;
 
 use crate::churn::{self, ChurnOutcome};
@@ -132,9 +132,9 @@ impl<'t> Simulation<'t> {
             topology,
             signing_keys,
             &starts,
-            &Config {
+            &RouterConfig {
                 wakeup_broadcasts: settings.wakeup_broadcasts,
-                ..Config::default()
+                ..RouterConfig::default()
             },
             settings.latency_ms,
             settings.threads,

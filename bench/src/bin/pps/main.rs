@@ -300,7 +300,7 @@ fn default_daemon_path() -> Result<PathBuf, String> {
         Ok(path)
     } else {
         Err(format!(
-            "no daemon at {} (build it with `cargo build --release -p pinecone-transports`, or pass --daemon)",
+            "no daemon at {} (build it with `cargo build --release -p pinecone-daemon`, or pass --daemon)",
             path.display()
         ))
     }

@@ -1,6 +1,7 @@
 //! `pinecone`: a Pinecone node as a daemon.
 
 mod args;
+mod bluetooth;
 mod metrics;
 mod metrics_http;
 
@@ -72,8 +73,8 @@ fn run(args: Args) -> Result<(), String> {
         Some(seed) => Node::start(seed, config),
         None => Node::random(config),
     }
-    .map(Arc::new)
     .map_err(|e| format!("cannot start the node: {e}"))?;
+    let node = Arc::new(node);
     info!(io = ?node.io_driver(), "node started");
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "Public key: {}", node.public_key());
@@ -103,9 +104,11 @@ fn run(args: Args) -> Result<(), String> {
         node.connect(uri.trim())
             .map_err(|e| format!("cannot connect to {uri}: {e}"))?;
     }
+    let bluetooth = bluetooth::start(&node, args.bluetooth)?;
     if let Some(signal) = signals.forever().next() {
         info!(signal, "shutting down");
     }
+    bluetooth::stop(bluetooth);
     node.shutdown();
     info!("stopped");
     Ok(())

@@ -18,7 +18,8 @@ use pinecone_engine::wire::{
 use rand_core::OsRng;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
-#[path = "../node_support/io_switch.rs"]
+// The driver switch of pinecone-transports' own node tests.
+#[path = "../../../tests/node_support/io_switch.rs"]
 mod io_switch;
 pub use io_switch::{test_io, test_io_flag};
 

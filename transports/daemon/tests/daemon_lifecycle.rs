@@ -2,6 +2,8 @@
 //! its manhole and its Prometheus metrics, and exits cleanly on SIGTERM and
 //! SIGINT.
 
+// The node helpers of pinecone-transports' own tests.
+#[path = "../../tests/node_support/mod.rs"]
 mod node_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
