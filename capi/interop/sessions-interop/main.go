@@ -1,0 +1,168 @@
+// sessions-interop is a Pinecone node (this project's, through the Go
+// package pinecone.local/capi) with end-to-end sessions from one of two
+// stacks:
+//
+//	-stack quic-go   quic-go 0.29 over the node's net.PacketConn, following
+//	                 the reference's sessions rules (package quicsessions)
+//	-stack pinecone  the node's own sessions, through the Go package
+//	                 pinecone.local/capi/sessions
+//
+// It serves HTTP on -protocol (GET /whoami answers the server's key and
+// the key the request came from), can fetch /whoami from another node and
+// check both keys (-fetch), and measures stream throughput (-sink on one
+// node, -send on the other). So two of them, one per stack, check that
+// the stacks interoperate with HTTP both ways, and measure each stack.
+//
+// Every result goes to stdout as one line starting with a word: "key",
+// "listening", "fetch", "throughput". The exit status is 0 only when every
+// requested fetch and send succeeded.
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	pinecone "pinecone.local/capi"
+)
+
+func main() {
+	seedHex := flag.String("seed", "", "the node's ed25519 seed, 64 hex digits (default: random)")
+	listen := flag.String("listen", "", "TCP address to accept peers on, e.g. 127.0.0.1:0")
+	connect := flag.String("connect", "", "static peer to keep connected (host:port or tcp://host:port)")
+	stackName := flag.String("stack", "quic-go", "sessions stack: "+strings.Join(stackNames(), " or "))
+	protocol := flag.String("protocol", "interop", "protocol name (ALPN) HTTP is served and fetched on")
+	fetch := flag.String("fetch", "", "fetch /whoami from this node key (hex) and check both keys")
+	wait := flag.Duration("wait", 30*time.Second, "how long -fetch and -send keep trying to reach the other node")
+	sink := flag.Bool("sink", false, "accept throughput streams on protocol \"throughput\" and acknowledge what they carried")
+	send := flag.String("send", "", "send -bytes to this node key's sink, in writes of -write bytes")
+	total := flag.Int64("bytes", 256<<20, "with -send: bytes to send")
+	write := flag.Int("write", 16384, "with -send: bytes per write")
+	runs := flag.Int("runs", 1, "with -send: how many sends, one after another")
+	linger := flag.Duration("linger", 0, "keep serving this long after -fetch and -send (0 without them: until SIGINT or SIGTERM)")
+	verbose := flag.Bool("v", false, "log refused and replaced connections on stderr")
+	flag.Parse()
+
+	seed, err := parseSeed(*seedHex)
+	if err != nil {
+		log.Fatal(err)
+	}
+	node, err := pinecone.NewNode(seed)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer node.Close()
+	fmt.Println("key", node.PublicKey())
+
+	if *listen != "" {
+		bound, err := node.Listen(*listen)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("listening", bound)
+	}
+	if *connect != "" {
+		uri := *connect
+		if !strings.Contains(uri, "://") {
+			uri = "tcp://" + uri
+		}
+		if err := node.Connect(uri); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	var logger *log.Logger
+	if *verbose {
+		logger = log.New(os.Stderr, *stackName+": ", log.Lmicroseconds)
+	}
+	protocols := []string{*protocol, throughputProtocol}
+	open, ok := stacks[*stackName]
+	if !ok {
+		log.Fatalf("no stack %q (have %s)", *stackName, strings.Join(stackNames(), ", "))
+	}
+	st, err := open(node, ed25519.NewKeyFromSeed(seed), protocols, logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+
+	serveWhoami(st.Protocol(*protocol), node.PublicKey())
+	if *sink {
+		go serveSink(st.Protocol(throughputProtocol))
+	}
+
+	failed := false
+	if *fetch != "" {
+		if err := fetchWhoami(st.Protocol(*protocol), node.PublicKey(), *fetch, *wait); err != nil {
+			fmt.Println("fetch", *fetch, "failed:", err)
+			failed = true
+		}
+	}
+	if *send != "" {
+		for i := 0; i < *runs; i++ {
+			if err := sendThroughput(st.Protocol(throughputProtocol), *stackName, *send, *total, *write, *wait); err != nil {
+				fmt.Println("throughput", *stackName, "failed:", err)
+				failed = true
+				break
+			}
+		}
+	}
+
+	if *fetch != "" || *send != "" {
+		time.Sleep(*linger)
+	} else {
+		waitForSignal(*linger)
+	}
+	if failed {
+		st.Close()
+		node.Close()
+		os.Exit(1)
+	}
+}
+
+// parseSeed reads a 64-hex-digit seed, or makes a random one.
+func parseSeed(text string) ([]byte, error) {
+	if text == "" {
+		seed := make([]byte, ed25519.SeedSize)
+		_, err := io.ReadFull(rand.Reader, seed)
+		return seed, err
+	}
+	seed, err := hex.DecodeString(text)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("-seed wants %d hex digits", 2*ed25519.SeedSize)
+	}
+	return seed, nil
+}
+
+// waitForSignal returns after d, or at SIGINT or SIGTERM when d is 0.
+func waitForSignal(d time.Duration) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	if d == 0 {
+		<-signals
+		return
+	}
+	select {
+	case <-signals:
+	case <-time.After(d):
+	}
+}
+
+func stackNames() []string {
+	names := make([]string, 0, len(stacks))
+	for name := range stacks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	pinecone "pinecone.local/capi"
+)
+
+// whoami is the answer of GET /whoami: the serving node's key and the key
+// its sessions stack says the request came from.
+type whoami struct {
+	Server string `json:"server"`
+	Client string `json:"client"`
+}
+
+// serveWhoami answers GET /whoami on the protocol's HTTP server.
+func serveWhoami(e endpoint, self pinecone.PublicKey) {
+	mux, _ := e.HTTP()
+	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(whoami{Server: self.String(), Client: r.RemoteAddr})
+	})
+}
+
+// fetchWhoami fetches /whoami from remote until it answers or wait
+// passes, and checks that the answer came from remote and that remote saw
+// the request come from self.
+func fetchWhoami(e endpoint, self pinecone.PublicKey, remote string, wait time.Duration) error {
+	_, client := e.HTTP()
+	start := time.Now()
+	var last error
+	for attempt := 1; time.Since(start) < wait; attempt++ {
+		got, err := getWhoami(client, remote)
+		if err != nil {
+			last = err
+			time.Sleep(250 * time.Millisecond)
+			continue
+		}
+		if got.Server != remote || got.Client != self.String() {
+			return fmt.Errorf("answer %+v: want server %s and client %s", got, remote, self)
+		}
+		fmt.Printf("fetch %s ok: server=%s client=%s attempts=%d seconds=%.2f\n",
+			remote, got.Server, got.Client, attempt, time.Since(start).Seconds())
+		return nil
+	}
+	if last == nil {
+		last = errors.New("no attempt")
+	}
+	return fmt.Errorf("no answer within %v: %w", wait, last)
+}
+
+func getWhoami(client *http.Client, remote string) (whoami, error) {
+	var got whoami
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+remote+"/whoami", nil)
+	if err != nil {
+		return got, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return got, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return got, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return got, fmt.Errorf("status %s", resp.Status)
+	}
+	return got, json.Unmarshal(body, &got)
+}
