@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	quic "github.com/lucas-clemente/quic-go"
 )
@@ -32,9 +33,10 @@ type Protocol struct {
 
 // session is the connection to one remote key, or a dial in progress.
 type session struct {
-	conn    quic.Connection // nil while dialling
-	dialled bool            // this node dialled it
-	settled chan struct{}   // closed once the dial has ended either way
+	conn        quic.Connection // nil while dialling
+	dialled     bool            // this node dialled it
+	settled     chan struct{}   // closed once the dial has ended either way
+	established time.Time       // when conn was set
 }
 
 func newProtocol(s *Sessions, name string) *Protocol {
@@ -97,31 +99,37 @@ func (p *Protocol) Sessions() []ed25519.PublicKey {
 	return keys
 }
 
+// simultaneous is how long after this node's own dial is established an
+// incoming connection from the same key counts as dialled at the same
+// moment (the same window as the node's own sessions).
+const simultaneous = 2 * time.Second
+
 // adopt takes an admitted incoming connection from remote. When there is
 // already one for that key:
-//   - an incoming one: the newcomer is a duplicate and is closed as
-//     "connection replaced", and the old one leaves the table (its open
-//     streams go on), so the dialler's retry is taken, as with the
-//     reference;
-//   - one this node dialled, or is dialling (both sides dialled at once):
-//     the connection dialled by the higher key is kept, the other closed
-//     as "connection replaced", so both sides keep the same one.
+//   - this node's own dial to it, still handshaking or established less
+//     than `simultaneous` ago: both dialled at once, and the connection
+//     dialled by the larger key is kept, the other closed as "connection
+//     replaced", so both sides keep the same one;
+//   - otherwise the newcomer is a duplicate: it is closed as "connection
+//     replaced", as by the reference, and the old one leaves the table
+//     (its open streams go on), so the dialler's one retry is taken, as
+//     it is by the reference.
 func (p *Protocol) adopt(remote ed25519.PublicKey, conn quic.Connection) {
 	k := string(remote)
 	p.mu.Lock()
 	e := p.table[k]
 	switch {
 	case e == nil:
-		p.table[k] = settledSession(conn, false)
+		p.table[k] = establishedSession(conn, false)
 		p.mu.Unlock()
 		go p.serve(remote, conn)
-	case !e.dialled:
+	case !e.dialled || (e.conn != nil && time.Since(e.established) >= simultaneous):
 		delete(p.table, k)
 		p.mu.Unlock()
-		p.s.logf("%s: a second connection from %x: %s", p.name, remote, reasonReplaced)
+		p.s.logf("%s: a second connection from %x: %s", p.name, []byte(remote), reasonReplaced)
 		_ = conn.CloseWithError(codeReplaced, reasonReplaced)
 	case bytes.Compare(remote, p.s.public) > 0:
-		p.table[k] = settledSession(conn, false)
+		p.table[k] = establishedSession(conn, false)
 		p.mu.Unlock()
 		if e.conn != nil {
 			_ = e.conn.CloseWithError(codeReplaced, reasonReplaced)
@@ -133,10 +141,10 @@ func (p *Protocol) adopt(remote ed25519.PublicKey, conn quic.Connection) {
 	}
 }
 
-func settledSession(conn quic.Connection, dialled bool) *session {
+func establishedSession(conn quic.Connection, dialled bool) *session {
 	settled := make(chan struct{})
 	close(settled)
-	return &session{conn: conn, dialled: dialled, settled: settled}
+	return &session{conn: conn, dialled: dialled, settled: settled, established: time.Now()}
 }
 
 // serve hands the streams the remote opens on conn to Accept until conn
@@ -253,7 +261,7 @@ func (p *Protocol) connection(ctx context.Context, remote ed25519.PublicKey) (qu
 		p.mu.Lock()
 		mine := p.table[k] == e
 		if mine && err == nil {
-			e.conn = conn
+			e.conn, e.established = conn, time.Now()
 		} else if mine {
 			delete(p.table, k)
 		}

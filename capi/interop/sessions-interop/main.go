@@ -38,24 +38,30 @@ import (
 
 func main() {
 	seedHex := flag.String("seed", "", "the node's ed25519 seed, 64 hex digits (default: random)")
+	printKey := flag.Bool("printkey", false, "print the public key of -seed and exit")
 	listen := flag.String("listen", "", "TCP address to accept peers on, e.g. 127.0.0.1:0")
 	connect := flag.String("connect", "", "static peer to keep connected (host:port or tcp://host:port)")
 	stackName := flag.String("stack", "quic-go", "sessions stack: "+strings.Join(stackNames(), " or "))
 	protocol := flag.String("protocol", "interop", "protocol name (ALPN) HTTP is served and fetched on")
 	fetch := flag.String("fetch", "", "fetch /whoami from this node key (hex) and check both keys")
+	served := flag.Int("served", 0, "before exiting, wait (up to -wait) until /whoami was answered this many times")
 	wait := flag.Duration("wait", 30*time.Second, "how long -fetch and -send keep trying to reach the other node")
 	sink := flag.Bool("sink", false, "accept throughput streams on protocol \"throughput\" and acknowledge what they carried")
 	send := flag.String("send", "", "send -bytes to this node key's sink, in writes of -write bytes")
 	total := flag.Int64("bytes", 256<<20, "with -send: bytes to send")
 	write := flag.Int("write", 16384, "with -send: bytes per write")
 	runs := flag.Int("runs", 1, "with -send: how many sends, one after another")
-	linger := flag.Duration("linger", 0, "keep serving this long after -fetch and -send (0 without them: until SIGINT or SIGTERM)")
+	linger := flag.Duration("linger", 0, "keep serving this long after -fetch, -send and -served (0 without them: until SIGINT or SIGTERM)")
 	verbose := flag.Bool("v", false, "log refused and replaced connections on stderr")
 	flag.Parse()
 
 	seed, err := parseSeed(*seedHex)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *printKey {
+		fmt.Println(hex.EncodeToString(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)))
+		return
 	}
 	node, err := pinecone.NewNode(seed)
 	if err != nil {
@@ -96,7 +102,7 @@ func main() {
 	}
 	defer st.Close()
 
-	serveWhoami(st.Protocol(*protocol), node.PublicKey())
+	answered := serveWhoami(st.Protocol(*protocol), node.PublicKey())
 	if *sink {
 		go serveSink(st.Protocol(throughputProtocol))
 	}
@@ -118,7 +124,11 @@ func main() {
 		}
 	}
 
-	if *fetch != "" || *send != "" {
+	if *served > 0 && !answered.reach(*served, *wait) {
+		fmt.Println("served", answered.count(), "of", *served, "requests within", *wait)
+		failed = true
+	}
+	if *fetch != "" || *send != "" || *served > 0 {
 		time.Sleep(*linger)
 	} else {
 		waitForSignal(*linger)

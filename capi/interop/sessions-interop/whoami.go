@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	pinecone "pinecone.local/capi"
@@ -19,13 +20,54 @@ type whoami struct {
 	Client string `json:"client"`
 }
 
-// serveWhoami answers GET /whoami on the protocol's HTTP server.
-func serveWhoami(e endpoint, self pinecone.PublicKey) {
+// serveWhoami answers GET /whoami on the protocol's HTTP server and
+// counts the answers.
+func serveWhoami(e endpoint, self pinecone.PublicKey) *answers {
+	counter := &answers{moved: make(chan struct{}, 1)}
 	mux, _ := e.HTTP()
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(whoami{Server: self.String(), Client: r.RemoteAddr})
+		if json.NewEncoder(w).Encode(whoami{Server: self.String(), Client: r.RemoteAddr}) == nil {
+			counter.add()
+		}
 	})
+	return counter
+}
+
+// answers counts the /whoami requests answered.
+type answers struct {
+	mu    sync.Mutex
+	n     int
+	moved chan struct{}
+}
+
+func (a *answers) add() {
+	a.mu.Lock()
+	a.n++
+	a.mu.Unlock()
+	select {
+	case a.moved <- struct{}{}:
+	default:
+	}
+}
+
+func (a *answers) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+// reach waits until n were answered, at most wait.
+func (a *answers) reach(n int, wait time.Duration) bool {
+	timeout := time.After(wait)
+	for a.count() < n {
+		select {
+		case <-a.moved:
+		case <-timeout:
+			return false
+		}
+	}
+	return true
 }
 
 // fetchWhoami fetches /whoami from remote until it answers or wait
