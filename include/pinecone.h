@@ -59,6 +59,18 @@
 #define PINECONE_EVENT_BROADCAST_RECEIVED 8
 
 /*
+ A session was established: `key` is the other node's (authenticated);
+ the JSON adds `"protocol"` and `"outbound"` (whether this node dialled).
+ */
+#define PINECONE_EVENT_SESSION_OPENED 9
+
+/*
+ A session ended: `key` is the other node's; the JSON adds `"protocol"`
+ and `"reason"`.
+ */
+#define PINECONE_EVENT_SESSION_CLOSED 10
+
+/*
  A local pipe or socket pair (the fastest medium).
  */
 #define PINECONE_PEER_PIPE 0
@@ -114,7 +126,8 @@ typedef struct {
    The whole event as a NUL-terminated JSON object: `"event"` names the
    kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
    `"descending_changed"`, `"root_changed"`, `"path_added"`,
-   `"path_removed"`, `"broadcast_received"`), keys are lowercase hex.
+   `"path_removed"`, `"broadcast_received"`, `"session_opened"`,
+   `"session_closed"`), keys are lowercase hex.
    */
   const char *json;
 } pinecone_event;
