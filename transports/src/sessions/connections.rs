@@ -11,7 +11,7 @@ use quinn_proto::{ConnectionError, ConnectionHandle, Dir, Incoming, StreamEvent}
 use rustls::pki_types::CertificateDer;
 
 use super::certificate::certificate_key;
-use super::duplicates::{keep_existing, Existing};
+use super::duplicates::{decide, Existing, Outcome};
 use super::engine::{close_code, Conn, Engine};
 use super::error::SessionError;
 use super::handle::SessionInfo;
@@ -93,6 +93,7 @@ impl Engine {
                         dials: Default::default(),
                         pumps: Default::default(),
                         closing: None,
+                        retired: false,
                     },
                 );
                 self.touched.push(ch);
@@ -157,6 +158,9 @@ impl Engine {
         };
         conn.established_at = Some(now);
         if conn.outbound {
+            if conn.retired {
+                return;
+            }
             self.opened(ch);
             self.serve_dials(ch);
             return;
@@ -194,53 +198,69 @@ impl Engine {
         }
         let protocol = protocol.unwrap_or_default();
         conn.protocol = Some(protocol.clone());
-        if let Some(&existing_ch) = self.sessions.get(&(protocol.clone(), key)) {
-            if existing_ch != ch {
-                let existing = self.conns.get(&existing_ch).map(|old| Existing {
-                    outbound: old.outbound,
-                    established_at: old.established_at,
-                });
-                let keep = existing
-                    .is_some_and(|existing| keep_existing(existing, &self.local_key, &key, now));
-                let (loser, winner) = if keep {
-                    (ch, existing_ch)
-                } else {
-                    (existing_ch, ch)
-                };
-                if !keep {
-                    self.sessions.insert((protocol, key), ch);
-                    if let Some(conn) = self.conns.get_mut(&ch) {
-                        conn.registered = true;
+        let entry = (protocol, key);
+        if let Some(&existing_ch) = self.sessions.get(&entry) {
+            let existing = self.conns.get(&existing_ch).map(|old| Existing {
+                outbound: old.outbound,
+                established_at: old.established_at,
+            });
+            if let Some(existing) = existing {
+                match decide(existing, &self.local_key, &key, now) {
+                    Outcome::Replace => {
+                        count(&self.counters.replaced);
+                        if let Some(old) = self.conns.get_mut(&existing_ch) {
+                            old.conn
+                                .close(now, close_code::REPLACED, "connection replaced".into());
+                            old.closing = Some("connection replaced".to_owned());
+                        }
+                        self.touched.push(existing_ch);
+                        self.list_instead(existing_ch, ch, "connection replaced");
                     }
-                    self.opened(ch);
+                    Outcome::KeepBoth {
+                        incoming_listed: true,
+                    } => self.list_instead(existing_ch, ch, "the other node's dial is kept"),
+                    Outcome::KeepBoth {
+                        incoming_listed: false,
+                    } => {
+                        // Stays open, unlisted, for the streams the other
+                        // node may already have opened on it.
+                        if let Some(conn) = self.conns.get_mut(&ch) {
+                            conn.retired = true;
+                        }
+                    }
                 }
-                self.replace(loser, winner, now);
                 return;
             }
         }
-        self.sessions.insert((protocol, key), ch);
+        self.sessions.insert(entry, ch);
         if let Some(conn) = self.conns.get_mut(&ch) {
             conn.registered = true;
         }
         self.opened(ch);
     }
 
-    /// Closes `loser` as replaced by `winner`, moving its waiting dials.
-    fn replace(&mut self, loser: ConnectionHandle, winner: ConnectionHandle, now: Instant) {
-        count(&self.counters.replaced);
-        let Some(old) = self.conns.get_mut(&loser) else {
+    /// Lists `new` instead of `old` (which stays open only if not closed
+    /// already), moving the dials waiting on `old`.
+    fn list_instead(&mut self, old: ConnectionHandle, new: ConnectionHandle, reason: &str) {
+        let dials: Vec<u64> = self
+            .conns
+            .get_mut(&old)
+            .map(|conn| {
+                conn.retired = true;
+                conn.dials.drain(..).collect()
+            })
+            .unwrap_or_default();
+        self.unregister(old, reason);
+        let Some(conn) = self.conns.get_mut(&new) else {
             return;
         };
-        old.conn
-            .close(now, close_code::REPLACED, "connection replaced".into());
-        old.closing = Some("connection replaced".to_owned());
-        let dials: Vec<u64> = old.dials.drain(..).collect();
-        self.unregister(loser, "connection replaced");
-        self.touched.push(loser);
-        if let Some(new) = self.conns.get_mut(&winner) {
-            new.dials.extend(dials);
+        conn.registered = true;
+        conn.dials.extend(dials);
+        if let Some(protocol) = conn.protocol.clone() {
+            self.sessions.insert((protocol, conn.key), new);
         }
-        self.serve_dials(winner);
+        self.opened(new);
+        self.serve_dials(new);
     }
 
     /// Counts a session established and tells the subscribers.

@@ -100,6 +100,7 @@ impl Engine {
                 dials: Default::default(),
                 pumps: Default::default(),
                 closing: None,
+                retired: false,
             },
         );
         self.touched.push(ch);

@@ -11,9 +11,12 @@
 //!   closed with code 0, "connection replaced", as by the reference).
 //! * The other node dialled while this node's own dial to it is still
 //!   handshaking or was established less than [`SIMULTANEOUS`] ago: both
-//!   dialled at once. Both nodes then keep the session dialled by the
-//!   larger key and close the other as replaced, so they agree without a
-//!   word; a dial waiting on the closed one moves to the kept one.
+//!   dialled at once, and each may already have opened streams on its
+//!   own dial. Both nodes then list the session dialled by the larger key
+//!   and stop listing the other, without closing it: streams already on
+//!   it finish, no new ones go on it, and it closes when idle. The two
+//!   nodes agree without a word, and a dial waiting on the unlisted one
+//!   moves to the listed one.
 //! * The other node dialled long after this node's own session to it was
 //!   established: it lost it, and the new one replaces it.
 
@@ -34,21 +37,37 @@ pub(crate) struct Existing {
     pub(crate) established_at: Option<Instant>,
 }
 
-/// Whether the existing session stays (and the incoming one, dialled by
-/// `remote`, is closed) rather than being replaced by it.
-pub(crate) fn keep_existing(
+/// What becomes of two sessions with the same key and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The incoming one replaces the existing one, which is closed.
+    Replace,
+    /// Both stay open; only the one dialled by the larger key is listed.
+    KeepBoth {
+        /// The incoming one is listed (the other node's key is larger).
+        incoming_listed: bool,
+    },
+}
+
+/// What to do when a session dialled by `remote` is established while
+/// `existing` is there.
+pub(crate) fn decide(
     existing: Existing,
     local: &PublicKey,
     remote: &PublicKey,
     now: Instant,
-) -> bool {
-    if !existing.outbound {
-        return false;
+) -> Outcome {
+    let simultaneous = existing.outbound
+        && existing
+            .established_at
+            .is_none_or(|at| now.saturating_duration_since(at) < SIMULTANEOUS);
+    if simultaneous {
+        Outcome::KeepBoth {
+            incoming_listed: remote > local,
+        }
+    } else {
+        Outcome::Replace
     }
-    let simultaneous = existing
-        .established_at
-        .is_none_or(|at| now.saturating_duration_since(at) < SIMULTANEOUS);
-    simultaneous && local > remote
 }
 
 #[cfg(test)]
@@ -65,28 +84,44 @@ mod tests {
             outbound: false,
             established_at: Some(now),
         };
-        assert!(!keep_existing(accepted, &LARGE, &SMALL, now));
-        assert!(!keep_existing(accepted, &SMALL, &LARGE, now));
+        assert_eq!(decide(accepted, &LARGE, &SMALL, now), Outcome::Replace);
+        assert_eq!(decide(accepted, &SMALL, &LARGE, now), Outcome::Replace);
     }
 
     #[test]
-    fn simultaneous_dials_keep_the_larger_keys_on_both_sides() {
+    fn simultaneous_dials_list_the_larger_keys_on_both_sides() {
         let now = Instant::now();
         let dialling = Existing {
             outbound: true,
             established_at: None,
         };
-        // The larger node keeps its own dial; the smaller one gives its
-        // own up for the larger one's: both keep the larger key's dial.
-        assert!(keep_existing(dialling, &LARGE, &SMALL, now));
-        assert!(!keep_existing(dialling, &SMALL, &LARGE, now));
+        // The larger node lists its own dial; the smaller one lists the
+        // larger one's: both list the larger key's dial.
+        let larger_sees = decide(dialling, &LARGE, &SMALL, now);
+        let smaller_sees = decide(dialling, &SMALL, &LARGE, now);
+        assert_eq!(
+            larger_sees,
+            Outcome::KeepBoth {
+                incoming_listed: false
+            }
+        );
+        assert_eq!(
+            smaller_sees,
+            Outcome::KeepBoth {
+                incoming_listed: true
+            }
+        );
         let just_up = Existing {
             outbound: true,
             established_at: Some(now),
         };
         let soon = now + Duration::from_millis(500);
-        assert!(keep_existing(just_up, &LARGE, &SMALL, soon));
-        assert!(!keep_existing(just_up, &SMALL, &LARGE, soon));
+        assert_eq!(
+            decide(just_up, &LARGE, &SMALL, soon),
+            Outcome::KeepBoth {
+                incoming_listed: false
+            }
+        );
     }
 
     #[test]
@@ -97,6 +132,6 @@ mod tests {
             established_at: Some(now),
         };
         let later = now + SIMULTANEOUS + Duration::from_millis(1);
-        assert!(!keep_existing(old, &LARGE, &SMALL, later));
+        assert_eq!(decide(old, &LARGE, &SMALL, later), Outcome::Replace);
     }
 }

@@ -76,6 +76,9 @@ pub(crate) struct Conn {
     pub(crate) pumps: HashMap<StreamId, Token>,
     /// Why it is closing, when it is.
     pub(crate) closing: Option<String>,
+    /// No longer listed: a session with the same key and protocol took
+    /// its place; it carries the streams already on it until it closes.
+    pub(crate) retired: bool,
 }
 
 /// Everything the session thread owns.
