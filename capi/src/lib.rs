@@ -33,6 +33,10 @@
 //! * Keys are 32-byte ed25519 public keys; seeds are 32-byte ed25519 seeds.
 //! * Media of peerings are the `PINECONE_PEER_*` numbers, as the reference
 //!   implementation numbers them.
+//! * End-to-end session streams (`pinecone_node_session_dial`,
+//!   `pinecone_node_session_accept`) are file descriptors the caller owns:
+//!   see the `sessions` module for what reading, writing, `shutdown` and
+//!   `close` do on them.
 
 mod attach;
 mod boundary;
@@ -50,6 +54,7 @@ mod introspection;
 mod lifecycle;
 mod peer_types;
 mod peerings;
+mod sessions;
 
 pub use attach::pinecone_node_attach_fd;
 pub use conduit::{
@@ -67,6 +72,7 @@ pub use events::{
     PINECONE_EVENT_BROADCAST_RECEIVED, PINECONE_EVENT_DESCENDING_CHANGED,
     PINECONE_EVENT_PARENT_CHANGED, PINECONE_EVENT_PATH_ADDED, PINECONE_EVENT_PATH_REMOVED,
     PINECONE_EVENT_PEER_ADDED, PINECONE_EVENT_PEER_REMOVED, PINECONE_EVENT_ROOT_CHANGED,
+    PINECONE_EVENT_SESSION_CLOSED, PINECONE_EVENT_SESSION_OPENED,
 };
 pub use handle::PineconeNode;
 pub use introspection::{pinecone_node_coords, pinecone_node_peers_json, pinecone_node_state_json};
@@ -81,4 +87,9 @@ pub use peer_types::{
 pub use peerings::{
     pinecone_node_connect, pinecone_node_listen_tcp, pinecone_node_listen_ws,
     pinecone_node_peer_count,
+};
+pub use sessions::{
+    pinecone_node_session_accept, pinecone_node_session_count, pinecone_node_session_dial,
+    pinecone_node_session_dial_cancel, pinecone_node_sessions_close, pinecone_node_sessions_json,
+    pinecone_node_sessions_listen, pinecone_node_sessions_unlisten,
 };
