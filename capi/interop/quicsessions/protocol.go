@@ -107,9 +107,10 @@ const simultaneous = 2 * time.Second
 // adopt takes an admitted incoming connection from remote. When there is
 // already one for that key:
 //   - this node's own dial to it, still handshaking or established less
-//     than `simultaneous` ago: both dialled at once, and the connection
-//     dialled by the larger key is kept, the other closed as "connection
-//     replaced", so both sides keep the same one;
+//     than `simultaneous` ago: both dialled at once, and each may already
+//     have opened streams on its own. Both stay open (they close when
+//     idle), and the one dialled by the larger key is listed for new
+//     streams, as by the node's own sessions;
 //   - otherwise the newcomer is a duplicate: it is closed as "connection
 //     replaced", as by the reference, and the old one leaves the table
 //     (its open streams go on), so the dialler's one retry is taken, as
@@ -121,24 +122,17 @@ func (p *Protocol) adopt(remote ed25519.PublicKey, conn quic.Connection) {
 	switch {
 	case e == nil:
 		p.table[k] = establishedSession(conn, false)
-		p.mu.Unlock()
-		go p.serve(remote, conn)
 	case !e.dialled || (e.conn != nil && time.Since(e.established) >= simultaneous):
 		delete(p.table, k)
 		p.mu.Unlock()
 		p.s.logf("%s: a second connection from %x: %s", p.name, []byte(remote), reasonReplaced)
 		_ = conn.CloseWithError(codeReplaced, reasonReplaced)
+		return
 	case bytes.Compare(remote, p.s.public) > 0:
 		p.table[k] = establishedSession(conn, false)
-		p.mu.Unlock()
-		if e.conn != nil {
-			_ = e.conn.CloseWithError(codeReplaced, reasonReplaced)
-		}
-		go p.serve(remote, conn)
-	default:
-		p.mu.Unlock()
-		_ = conn.CloseWithError(codeReplaced, reasonReplaced)
 	}
+	p.mu.Unlock()
+	go p.serve(remote, conn)
 }
 
 func establishedSession(conn quic.Connection, dialled bool) *session {
@@ -270,12 +264,12 @@ func (p *Protocol) connection(ctx context.Context, remote ed25519.PublicKey) (qu
 		if err != nil {
 			return nil, err
 		}
+		go p.serve(remote, conn)
 		if !mine {
-			// The remote's own dial won (see adopt): use that one.
-			_ = conn.CloseWithError(codeReplaced, reasonReplaced)
+			// Both dialled at once and the remote's dial is listed (see
+			// adopt): this one stays open, unlisted, until idle.
 			continue
 		}
-		go p.serve(remote, conn)
 		return conn, nil
 	}
 }
