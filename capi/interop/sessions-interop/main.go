@@ -7,15 +7,22 @@
 //	-stack pinecone  the node's own sessions, through the Go package
 //	                 pinecone.local/capi/sessions
 //
-// It serves HTTP on -protocol (GET /whoami answers the server's key and
-// the key the request came from), can fetch /whoami from another node and
-// check both keys (-fetch), and measures stream throughput (-sink on one
-// node, -send on the other). So two of them, one per stack, check that
-// the stacks interoperate with HTTP both ways, and measure each stack.
+// Without a role it serves HTTP on -protocol (GET /whoami answers the
+// server's key and the key the request came from), can fetch /whoami from
+// another node and check both keys (-fetch), and can wait until another
+// node fetched from it (-served): two of them, one per stack, check that
+// the stacks interoperate with HTTP both ways. Its results go to stdout as
+// lines starting with "key", "listening", "fetch" or "served"; the exit
+// status is 0 only when every requested fetch succeeded and every
+// requested answer was given.
 //
-// Every result goes to stdout as one line starting with a word: "key",
-// "listening", "fetch", "throughput". The exit status is 0 only when every
-// requested fetch and send succeeded.
+// With a role, it is one side of the stream throughput bench
+// (pinecone-bench's sessions-throughput, which runs it as a variant):
+//
+//	sessions-interop -stack S serve
+//	sessions-interop -stack S send <host:port> <hex key> <bytes> <write size>
+//
+// (see bench.go).
 package main
 
 import (
@@ -45,13 +52,8 @@ func main() {
 	protocol := flag.String("protocol", "interop", "protocol name (ALPN) HTTP is served and fetched on")
 	fetch := flag.String("fetch", "", "fetch /whoami from this node key (hex) and check both keys")
 	served := flag.Int("served", 0, "before exiting, wait (up to -wait) until /whoami was answered this many times")
-	wait := flag.Duration("wait", 30*time.Second, "how long -fetch and -send keep trying to reach the other node")
-	sink := flag.Bool("sink", false, "accept throughput streams on protocol \"throughput\" and acknowledge what they carried")
-	send := flag.String("send", "", "send -bytes to this node key's sink, in writes of -write bytes")
-	total := flag.Int64("bytes", 256<<20, "with -send: bytes to send")
-	write := flag.Int("write", 16384, "with -send: bytes per write")
-	runs := flag.Int("runs", 1, "with -send: how many sends, one after another")
-	linger := flag.Duration("linger", 0, "keep serving this long after -fetch, -send and -served (0 without them: until SIGINT or SIGTERM)")
+	wait := flag.Duration("wait", 30*time.Second, "how long -fetch and -served wait for the other node")
+	linger := flag.Duration("linger", 0, "keep serving this long after -fetch and -served (0 without them: until SIGINT or SIGTERM)")
 	verbose := flag.Bool("v", false, "log refused and replaced connections on stderr")
 	flag.Parse()
 
@@ -63,13 +65,36 @@ func main() {
 		fmt.Println(hex.EncodeToString(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)))
 		return
 	}
+	open, ok := stacks[*stackName]
+	if !ok {
+		log.Fatalf("no stack %q (have %s)", *stackName, strings.Join(stackNames(), ", "))
+	}
+	var logger *log.Logger
+	if *verbose {
+		logger = log.New(os.Stderr, *stackName+": ", log.Lmicroseconds)
+	}
 	node, err := pinecone.NewNode(seed)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer node.Close()
-	fmt.Println("key", node.PublicKey())
+	start := func(protocols ...string) stack {
+		st, err := open(node, ed25519.NewKeyFromSeed(seed), protocols, logger)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return st
+	}
 
+	if flag.NArg() > 0 {
+		err := runRole(node, start, flag.Args())
+		node.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+
+	fmt.Println("key", node.PublicKey())
 	if *listen != "" {
 		bound, err := node.Listen(*listen)
 		if err != nil {
@@ -78,34 +103,12 @@ func main() {
 		fmt.Println("listening", bound)
 	}
 	if *connect != "" {
-		uri := *connect
-		if !strings.Contains(uri, "://") {
-			uri = "tcp://" + uri
-		}
-		if err := node.Connect(uri); err != nil {
+		if err := node.Connect(peerURI(*connect)); err != nil {
 			log.Fatal(err)
 		}
 	}
-
-	var logger *log.Logger
-	if *verbose {
-		logger = log.New(os.Stderr, *stackName+": ", log.Lmicroseconds)
-	}
-	protocols := []string{*protocol, throughputProtocol}
-	open, ok := stacks[*stackName]
-	if !ok {
-		log.Fatalf("no stack %q (have %s)", *stackName, strings.Join(stackNames(), ", "))
-	}
-	st, err := open(node, ed25519.NewKeyFromSeed(seed), protocols, logger)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
-
+	st := start(*protocol)
 	answered := serveWhoami(st.Protocol(*protocol), node.PublicKey())
-	if *sink {
-		go serveSink(st.Protocol(throughputProtocol))
-	}
 
 	failed := false
 	if *fetch != "" {
@@ -114,30 +117,28 @@ func main() {
 			failed = true
 		}
 	}
-	if *send != "" {
-		for i := 0; i < *runs; i++ {
-			if err := sendThroughput(st.Protocol(throughputProtocol), *stackName, *send, *total, *write, *wait); err != nil {
-				fmt.Println("throughput", *stackName, "failed:", err)
-				failed = true
-				break
-			}
-		}
-	}
-
 	if *served > 0 && !answered.reach(*served, *wait) {
 		fmt.Println("served", answered.count(), "of", *served, "requests within", *wait)
 		failed = true
 	}
-	if *fetch != "" || *send != "" || *served > 0 {
+	if *fetch != "" || *served > 0 {
 		time.Sleep(*linger)
 	} else {
 		waitForSignal(*linger)
 	}
+	st.Close()
+	node.Close()
 	if failed {
-		st.Close()
-		node.Close()
 		os.Exit(1)
 	}
+}
+
+// peerURI adds tcp:// to a bare host:port.
+func peerURI(address string) string {
+	if strings.Contains(address, "://") {
+		return address
+	}
+	return "tcp://" + address
 }
 
 // parseSeed reads a 64-hex-digit seed, or makes a random one.
