@@ -20,6 +20,9 @@ ln -sfn "$interop_root/capi/go" "$interop_gopath/src/pinecone.local/capi"
 ln -sfn "$interop_dir" "$interop_gopath/src/pinecone.local/interop"
 
 export GO111MODULE=off GOPATH="$interop_gopath:/usr/share/gocode" CGO_ENABLED=1
+# quic-go warns that it cannot size the receive buffer of what is not a
+# UDP socket.
+export QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING=true
 export CGO_CFLAGS="-I$interop_root/include ${CGO_CFLAGS:-}"
 export CGO_LDFLAGS="-L$interop_target/release ${CGO_LDFLAGS:-}"
 cd "$interop_gopath/src/pinecone.local/interop"

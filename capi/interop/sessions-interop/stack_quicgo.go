@@ -5,6 +5,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 
 	pinecone "pinecone.local/capi"
 	"pinecone.local/interop/quicsessions"
@@ -14,6 +15,9 @@ func init() { stacks["quic-go"] = openQuicGo }
 
 // openQuicGo runs quic-go over the node's net.PacketConn.
 func openQuicGo(node *pinecone.Node, key ed25519.PrivateKey, protocols []string, logger *log.Logger) (stack, error) {
+	// quic-go would warn that it cannot size the UDP receive buffer of
+	// what is not a UDP socket.
+	os.Setenv("QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING", "true")
 	s, err := quicsessions.New(quicsessions.Config{
 		Conn: node,
 		Key:  key,
