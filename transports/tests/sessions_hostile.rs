@@ -434,3 +434,51 @@ fn garbage_and_floods_are_refused_and_honest_nodes_still_get_through() {
     assert_eq!(&ping, b"ping");
     assert_eq!(accepted.remote_key(), honest.public_key());
 }
+
+#[test]
+fn a_flood_of_streams_past_the_accept_backlog_is_refused_and_counted() {
+    let io = node_support::test_io();
+    let mut config = node_support::test_config();
+    config.io = io;
+    config.sessions.accept_backlog = 16;
+    let target = node_support::node_with(140, config);
+    let address = target.listen_tcp("127.0.0.1:0").unwrap();
+    let attacker = node_support::node(141);
+    attacker.connect(&format!("tcp://{address}")).unwrap();
+    assert!(node_support::reaches(&attacker, &target, CONVERGENCE));
+    assert!(node_support::reaches(&target, &attacker, CONVERGENCE));
+    target.listen_sessions(PROTOCOL).unwrap();
+    let mut raw = Raw::new(&attacker, target.public_key(), None);
+    let (own, own_key) = certificate(141, None);
+    let ch = raw.connect(client(vec![own.der().clone()], own_key, PROTOCOL));
+    assert_eq!(raw.outcome(ch), Outcome::Up);
+    // Nobody accepts: streams past the backlog are stopped and reset,
+    // which gives the attacker its stream credit back to open more.
+    let mut opened = 0;
+    let deadline = Instant::now() + CONVERGENCE;
+    while opened < 400 && Instant::now() < deadline {
+        if let Some(conn) = raw.conns.get_mut(&ch) {
+            while let Some(id) = conn.streams().open(quinn_proto::Dir::Bi) {
+                let _ = conn.send_stream(id).write(b"x");
+                let _ = conn.send_stream(id).finish();
+                opened += 1;
+            }
+        }
+        raw.run(Duration::from_millis(20));
+    }
+    assert!(
+        opened > 128,
+        "stream credit never came back: {opened} opened"
+    );
+    assert!(
+        eventually(CONVERGENCE, || {
+            target.session_stats().refused_streams >= 100
+        }),
+        "{:?}",
+        target.session_stats()
+    );
+    // The backlog holds what it can; the session stays up.
+    assert_eq!(target.session_count(), 1);
+    let first = target.accept_session(PROTOCOL, Some(CONVERGENCE)).unwrap();
+    assert_eq!(first.remote_key(), attacker.public_key());
+}
