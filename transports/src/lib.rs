@@ -28,6 +28,9 @@
 //!
 //! With the cargo feature `bluetooth`, [`bluetooth`] peers with P2P
 //! Matrix apps over Bluetooth LE (Linux and BlueZ).
+//! End-to-end sessions (QUIC and TLS 1.3 over the overlay, see
+//! [`SessionStream`] and `Node::dial_session`) run on a thread of their
+//! own inside the node from the first session call on.
 //!
 //! Unsafe code is denied everywhere but in the io_uring driver, where
 //! queuing a request to the kernel requires it, and in the Bluetooth
@@ -46,6 +49,7 @@ mod io;
 mod listener;
 mod node;
 mod peering;
+mod sessions;
 mod static_peers;
 mod tcp;
 mod transport;
@@ -65,6 +69,9 @@ pub use node::{
     PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,
 };
 pub use peering::{PeerOrigin, PeerStream, PeerType, Peering};
+pub use sessions::{
+    SessionConfig, SessionError, SessionInfo, SessionStats, SessionStream, MAX_QUIC_DATAGRAM,
+};
 pub use static_peers::{Backoff, BackoffPolicy, StaticPeers};
 pub use transport::{ManholeFn, PeeringSink, Transport};
 pub use uri::{PeerUri, UriError};

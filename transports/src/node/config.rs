@@ -7,6 +7,7 @@ use pinecone_engine::forward::ForwardConfig;
 
 use super::limits::PeerLimits;
 use crate::config::TransportConfig;
+use crate::sessions::SessionConfig;
 
 /// Which I/O driver moves the bytes of peerings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +56,9 @@ pub struct NodeConfig {
     /// worker; off by default, as an application may have its own plans
     /// for its cores (the daemon turns it on).
     pub pin_threads: bool,
+    /// The limits of the session endpoint, which starts at the first
+    /// session call (`Node::listen_sessions`, `Node::dial_session`…).
+    pub sessions: SessionConfig,
 }
 
 impl NodeConfig {

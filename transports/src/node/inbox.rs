@@ -12,6 +12,7 @@ use super::embedding::EmbeddingRequest;
 use super::limits::{PeerRefusal, PeerRefusals};
 use crate::io::DriverReport;
 use crate::peering::Peering;
+use crate::sessions::Inlet;
 use crate::uri::{PeerUri, UriError};
 
 /// One message for the control thread.
@@ -30,6 +31,8 @@ pub(crate) enum ControlInput {
     Doorbell,
     /// A call from the handle.
     Request(Request),
+    /// An event of the session endpoint, for the subscribers.
+    SessionEvent(Event),
     /// Stop: close every peering and end the thread.
     Shutdown,
 }
@@ -62,6 +65,9 @@ pub(crate) enum Request {
     Embedding(EmbeddingRequest),
     /// Peerings refused at the limits so far.
     Refusals(Sender<PeerRefusals>),
+    /// Hand every datagram for this node to the session endpoint from now
+    /// on.
+    RouteToSessions(Arc<Inlet>),
 }
 
 /// The control thread's doorbell, rung after a worker round that queued

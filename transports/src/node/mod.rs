@@ -23,6 +23,7 @@ mod inbox;
 mod limits;
 mod outbound;
 mod peerings;
+mod sessions;
 
 pub use config::{IoDriver, NodeConfig};
 pub use datagram::Datagram;
