@@ -108,3 +108,22 @@ fn shutdown_wakes_a_blocked_receiver_and_stops_the_node() {
     // A second shutdown is harmless.
     node.shutdown();
 }
+
+/// Built without the io-uring feature, a node asked for io_uring runs the
+/// epoll driver and works.
+#[cfg(not(feature = "io-uring"))]
+#[test]
+fn without_the_io_uring_feature_a_node_runs_epoll() {
+    use pinecone_transports::{IoDriver, NodeConfig};
+
+    let config = NodeConfig {
+        io: IoDriver::Uring,
+        ..NodeConfig::default()
+    };
+    let a = Arc::new(Node::random(config.clone()).expect("starts"));
+    let b = Arc::new(Node::random(config).expect("starts"));
+    assert_eq!(a.io_driver(), IoDriver::Epoll);
+    join(&a, &b);
+    assert!(reaches(&a, &b, CONVERGENCE));
+    assert!(reaches(&b, &a, CONVERGENCE));
+}
