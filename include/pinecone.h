@@ -14,6 +14,12 @@
 #define PINECONE_TIMED_OUT -2
 
 /*
+ The largest frame a peering carries, in bytes: a buffer this large
+ holds any frame, and any datagram's payload.
+ */
+#define PINECONE_MAX_FRAME_SIZE 65535
+
+/*
  A peering was attached: `port` is its port, `key` the peer's key.
  */
 #define PINECONE_EVENT_PEER_ADDED 1
@@ -59,6 +65,36 @@
 #define PINECONE_EVENT_BROADCAST_RECEIVED 8
 
 /*
+ No records.
+ */
+#define PINECONE_LOG_OFF 0
+
+/*
+ Errors: something failed that the node could not work around.
+ */
+#define PINECONE_LOG_ERROR 1
+
+/*
+ Warnings: something unexpected the node worked around.
+ */
+#define PINECONE_LOG_WARN 2
+
+/*
+ Information: peerings coming and going, listeners, refusals.
+ */
+#define PINECONE_LOG_INFO 3
+
+/*
+ Detail for debugging.
+ */
+#define PINECONE_LOG_DEBUG 4
+
+/*
+ Everything.
+ */
+#define PINECONE_LOG_TRACE 5
+
+/*
  A local pipe or socket pair (the fastest medium).
  */
 #define PINECONE_PEER_PIPE 0
@@ -82,6 +118,11 @@
  A Bluetooth channel.
  */
 #define PINECONE_PEER_BLUETOOTH 4
+
+/*
+ Any medium, for `pinecone_node_peer_count_by_type`.
+ */
+#define PINECONE_PEER_ANY -1
 
 /*
  An opaque conduit handle (`pinecone_conduit` in C).
@@ -124,6 +165,15 @@ typedef struct {
  the `user_data` given with it.
  */
 typedef void (*pinecone_event_fn)(const pinecone_event *event, void *user_data);
+
+/*
+ A log callback: the record's level (a `PINECONE_LOG_*` number from
+ error to trace), its target (the library's module that logged it, e.g.
+ "pinecone_transports::node::control"), its message with its fields,
+ and the user data given with it. Both strings are NUL-terminated UTF-8
+ and valid only during the call.
+ */
+typedef void (*pinecone_log_fn)(int level, const char *target, const char *message, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -171,6 +221,21 @@ int64_t pinecone_conduit_read(pinecone_conduit *conduit,
                               int32_t timeout_ms);
 
 /*
+ Waits at most `timeout_ms` milliseconds (forever when negative) for
+ the conduit's handshake to end, which it does within the handshake
+ deadline (a few seconds) once bytes move both ways. Returns 0 when the
+ peering is up, -1 when the handshake failed (the reason in
+ `pinecone_last_error`: a bad handshake, a refusal at a limit, the node
+ shut down) or on a NULL conduit, and -2 (`PINECONE_TIMED_OUT`) when it
+ is still running. Once it has ended every call answers the same.
+
+ # Safety
+
+ `conduit` is NULL or a live conduit.
+ */
+int pinecone_conduit_wait_up(pinecone_conduit *conduit, int32_t timeout_ms);
+
+/*
  Hands the node the `len` bytes at `data`, received from the remote
  side. Blocks while the node is behind. Returns 0, or -1 on failure: a
  NULL argument, the peering ended or closed.
@@ -200,7 +265,9 @@ const char *pinecone_last_error(void);
  shut down, which ends a running handshake by shutting the socket down.
  Returns 0 once the peering is up, or -1 on failure: not a connected
  stream socket, a bad peer type, a failed handshake, the node shut
- down.
+ down. The peering's URI (in the peer list and the state dump) is
+ "tcp://" and the remote address, or "unix"; see
+ `pinecone_node_attach_fd_uri` to give another.
 
  Ownership: on success the node owns `fd` (it is closed, and the node
  keeps its own descriptor for the socket): the caller must not use or
@@ -216,13 +283,32 @@ const char *pinecone_last_error(void);
 int pinecone_node_attach_fd(pinecone_node *node, int fd, int peer_type, const char *zone);
 
 /*
+ As `pinecone_node_attach_fd`, with the peering's URI given by the
+ caller (NULL for the one `pinecone_node_attach_fd` gives), as the
+ reference's `ConnectionURI` option gives it: what the peer list and
+ the state dump show.
+
+ # Safety
+
+ As for `pinecone_node_attach_fd`; `uri` is NULL or a NUL-terminated
+ string.
+ */
+int pinecone_node_attach_fd_uri(pinecone_node *node,
+                                int fd,
+                                int peer_type,
+                                const char *zone,
+                                const char *uri);
+
+/*
  Starts a peering of `node` whose bytes the caller carries, with the
  medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
  none). Returns at once: the handshake runs in the background as the
  caller moves bytes both ways, and the peering comes up when it
- succeeds. If it fails, or the peering ends for any reason,
- `pinecone_conduit_read` returns 0. Returns NULL on failure. Release the
- conduit with `pinecone_conduit_free`, also after the node is freed.
+ succeeds (`pinecone_conduit_wait_up` waits for that). If it fails, or
+ the peering ends for any reason, `pinecone_conduit_read` returns 0.
+ Returns NULL on failure. Release the conduit with
+ `pinecone_conduit_free`, also after the node is freed. The peering's
+ URI is "conduit"; see `pinecone_node_conduit_new_uri` to give another.
 
  # Safety
 
@@ -230,6 +316,21 @@ int pinecone_node_attach_fd(pinecone_node *node, int fd, int peer_type, const ch
  string.
  */
 pinecone_conduit *pinecone_node_conduit_new(pinecone_node *node, int peer_type, const char *zone);
+
+/*
+ As `pinecone_node_conduit_new`, with the peering's URI given by the
+ caller (NULL for "conduit"), as the reference's `ConnectionURI` option
+ gives it: what the peer list and the state dump show.
+
+ # Safety
+
+ As for `pinecone_node_conduit_new`; `uri` is NULL or a NUL-terminated
+ string.
+ */
+pinecone_conduit *pinecone_node_conduit_new_uri(pinecone_node *node,
+                                                int peer_type,
+                                                const char *zone,
+                                                const char *uri);
 
 /*
  Keeps `uri` ("host:port", "tcp://host:port", "ws://..." or "wss://...")
@@ -256,6 +357,30 @@ int pinecone_node_connect(pinecone_node *node, const char *uri);
  writable numbers.
  */
 int64_t pinecone_node_coords(pinecone_node *node, uint64_t *out, size_t cap);
+
+/*
+ A file descriptor that is readable while datagrams wait for
+ `pinecone_node_recv`, for a host that waits in an event loop of its
+ own (epoll, poll, select, libuv, Go's netpoller) rather than in a
+ receive. Returns it, or -1 on failure.
+
+ Level semantics: from the first call of this function on, the
+ descriptor is readable whenever at least one datagram waits, and stops
+ being readable when a receive leaves the queue empty; once the node is
+ shut down it stays readable (and receives fail). Wait for it to be
+ readable (`POLLIN`/`EPOLLIN`, level- or edge-triggered), then call
+ `pinecone_node_recv` with a zero timeout until it answers -2. With
+ several receivers, a wakeup may find that another took the datagram.
+
+ The descriptor belongs to the node: do not read, write or close it,
+ and stop polling it before `pinecone_node_free`, which closes it.
+ Every call returns the same descriptor.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int pinecone_node_datagram_fd(pinecone_node *node);
 
 /*
  Closes every peering over the medium `peer_type` (a `PINECONE_PEER_*`
@@ -365,6 +490,19 @@ pinecone_node *pinecone_node_new(const uint8_t *seed32);
 size_t pinecone_node_peer_count(const pinecone_node *node);
 
 /*
+ How many distinct peer keys the node has peerings with over the medium
+ `peer_type` (a `PINECONE_PEER_*` number), or over any medium with
+ `PINECONE_PEER_ANY` (-1). Several peerings with one key count once, as
+ the reference's `PeerCount` counts. Returns the count, or -1 on
+ failure (a bad peer type, the node shut down).
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int64_t pinecone_node_peer_count_by_type(const pinecone_node *node, int peer_type);
+
+/*
  Writes the node's peerings, a JSON array in port order, as a
  NUL-terminated string into `buf` (`cap` bytes) when it fits. Each
  element has `"port"`, `"key"` (lowercase hex), `"peer_type"` (the
@@ -406,6 +544,10 @@ void pinecone_node_public_key(const pinecone_node *node, uint8_t *out32);
  in line, so the next receive on the node (with a bigger buffer) gets
  it.
 
+ With a zero timeout it only looks: on an empty queue it costs well
+ under a microsecond (no system call), so a host may call it after
+ every wakeup of the descriptor from `pinecone_node_datagram_fd`.
+
  # Safety
 
  `node` is NULL or a live handle; `src32` is NULL or points to 32
@@ -416,6 +558,32 @@ int64_t pinecone_node_recv(pinecone_node *node,
                            uint8_t *buf,
                            size_t cap,
                            int32_t timeout_ms);
+
+/*
+ Stops keeping `uri` connected as a static peer (any spelling of the
+ address given to `pinecone_node_connect`: "host:port" and
+ "tcp://host:port" are the same peer) and closes its peerings. Returns
+ how many static peers were removed (1, or 0 when `uri` is not one), or
+ -1 on failure: a NULL or malformed URI, the node shut down. A dial
+ under way is abandoned, and a peering it still brings up is closed.
+
+ # Safety
+
+ `node` is NULL or a live handle; `uri` is NULL or a NUL-terminated
+ string.
+ */
+int64_t pinecone_node_remove_static_peer(pinecone_node *node, const char *uri);
+
+/*
+ Stops keeping every static peer connected and closes their peerings
+ (what Dendrite does before it sets new static peers). Returns how many
+ static peers were removed, or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int64_t pinecone_node_remove_static_peers(pinecone_node *node);
 
 /*
  Sends the `len` bytes at `data` as a datagram to the node whose
@@ -465,6 +633,35 @@ int pinecone_node_set_event_callback(pinecone_node *node,
                                      void *user_data);
 
 /*
+ Turns hop limiting of the traffic the node forwards on (`enabled`
+ non-zero) or off (the reference's `EnableHopLimiting` and
+ `DisableHopLimiting`): when on, each forwarded traffic frame's hop
+ limit is decremented and the frame dropped at 1. Off when a node
+ starts, as in the reference. Returns 0 once the forwarding workers use
+ the setting, or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int pinecone_node_set_hop_limiting(pinecone_node *node, int enabled);
+
+/*
+ Turns the periodic wakeup broadcast on (`enabled` non-zero) or off (the
+ reference's `EnableWakeupBroadcasts` and `DisableWakeupBroadcasts`). On
+ when a node starts (the first after 60 s); turning it on floods one at
+ once and then every 60 s. As in the reference, while it is off a
+ peer's first announcement is still answered with a broadcast, and
+ broadcasts received are still handled and passed on. Returns 0, or -1
+ on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int pinecone_node_set_wakeup_broadcasts(pinecone_node *node, int enabled);
+
+/*
  Shuts the node down without releasing the handle, in this order:
  every later call on it fails and the event callback is called no more;
  calls blocked on it are woken and fail (receivers in
@@ -504,6 +701,37 @@ int pinecone_node_shutdown(pinecone_node *node);
  writable bytes.
  */
 int64_t pinecone_node_state_json(pinecone_node *node, char *buf, size_t cap);
+
+/*
+ Passes the library's log records up to `max_level` (a `PINECONE_LOG_*`
+ number; `PINECONE_LOG_INFO` is a good default) to `callback`, with
+ `user_data`; a NULL `callback` (or `PINECONE_LOG_OFF`) stops them.
+ The callback is process-wide: it receives the records of every node.
+ Returns 0, or -1 on failure: a level out of range, a call from inside
+ the callback, or (in a Rust program) a `tracing` subscriber already
+ installed by someone else.
+
+ Rules for the callback:
+
+ * It runs on the thread that logged: the node's control and forwarding
+   threads, its dialling threads, or a thread calling the library. It
+   may run on several threads at once, so it must be thread-safe, and
+   it should return quickly: a forwarding thread waits for it.
+ * It may call the library's functions, except this one (which then
+   fails); records those calls log on its thread are dropped rather
+   than passed to it recursively. It must not wait for another thread
+   that is itself calling this function, nor for
+   `pinecone_node_shutdown` or `pinecone_node_free` on another thread,
+   which wait for the node's threads.
+ * Once this function returns, the previous callback is never called
+   again: replacing it waits for calls of it still running.
+
+ # Safety
+
+ `callback` is NULL or a function of that signature that may be called
+ with `user_data` from any thread until it is replaced.
+ */
+int pinecone_set_log_callback(pinecone_log_fn callback, int max_level, void *user_data);
 
 /*
  The library's version, e.g. "0.1.0", as a static NUL-terminated string.

@@ -7,8 +7,17 @@
 //! rounds, interleaved in pairs (which one goes first alternates). Each
 //! pair gives a ratio of their costs measured moments apart; the overhead
 //! reported is the median of those ratios, with its interquartile range,
-//! beside the median nanoseconds per datagram of each API. Run with
-//! `cargo bench -p pinecone-capi --bench abi_overhead`.
+//! beside the median nanoseconds per datagram of each API.
+//!
+//! A third measurement is the check for a datagram on an empty queue, a
+//! receive with a zero timeout, as a host with its own event loop calls
+//! it after every wakeup: `pinecone_node_recv(…, 0)` against
+//! `Node::recv_timeout(Duration::ZERO)`, which is what the C ABI called
+//! before the zero timeout got a path of its own, and against
+//! `Node::try_recv`, interleaved in the same way.
+//!
+//! Run with `cargo bench -p pinecone-capi --bench abi_overhead`; name
+//! sections (`self`, `tcp`, `empty`) after `--` to run only those.
 
 use std::ffi::{c_char, CStr};
 use std::ptr::null;
@@ -213,7 +222,103 @@ fn measure(title: &str, mut rust: impl FnMut() -> f64, mut abi: impl FnMut() -> 
     );
 }
 
+/// Zero-timeout receives on an empty queue per round.
+const CHECKS: usize = 20_000;
+
+/// Times `CHECKS` calls of `check`, each of which must find the queue
+/// empty; nanoseconds per call.
+fn empty_round(mut check: impl FnMut() -> bool) -> f64 {
+    let started = Instant::now();
+    for _ in 0..CHECKS {
+        assert!(check(), "the queue was not empty");
+    }
+    started.elapsed().as_nanos() as f64 / CHECKS as f64
+}
+
+/// The empty-queue check through the C ABI and through the Rust API's
+/// two ways, in interleaved rounds; prints the medians and the ratios.
+fn measure_empty_checks() {
+    let abi = {
+        // SAFETY: NULL asks for a random key.
+        let node = unsafe { pinecone_node_new(null()) };
+        assert!(!node.is_null());
+        AbiNode(node)
+    };
+    let rust = Node::random(NodeConfig::default()).expect("node");
+    let mut src = [0u8; 32];
+    let mut buf = [0u8; PAYLOAD];
+    let mut abi_check = || {
+        // SAFETY: a live handle, 32 writable bytes and `buf.len()` bytes.
+        let answer =
+            unsafe { pinecone_node_recv(abi.0, src.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), 0) };
+        answer == PINECONE_TIMED_OUT
+    };
+    let mut timeout_check = || rust.recv_timeout(Duration::ZERO).is_none();
+    let mut try_check = || rust.try_recv().is_none();
+    let (mut abi_ns, mut timeout_ns, mut try_ns, mut ratios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for index in 0..PAIRS {
+        let (a, t, r) = if index % 2 == 0 {
+            let a = empty_round(&mut abi_check);
+            let t = empty_round(&mut timeout_check);
+            (a, t, empty_round(&mut try_check))
+        } else {
+            let r = empty_round(&mut try_check);
+            let t = empty_round(&mut timeout_check);
+            (empty_round(&mut abi_check), t, r)
+        };
+        abi_ns.push(a);
+        timeout_ns.push(t);
+        try_ns.push(r);
+        ratios.push(a / t);
+    }
+    let median = |values: &[f64]| quantile(values, 0.5);
+    println!(
+        "a receive with a zero timeout on an empty queue, {PAIRS} interleaved rounds of {CHECKS}:"
+    );
+    println!(
+        "  pinecone_node_recv(…, 0):          {:.0} ns (median; quartiles {:.0}–{:.0})",
+        median(&abi_ns),
+        quantile(&abi_ns, 0.25),
+        quantile(&abi_ns, 0.75)
+    );
+    println!(
+        "  Node::recv_timeout(ZERO):          {:.0} ns (median; quartiles {:.0}–{:.0})",
+        median(&timeout_ns),
+        quantile(&timeout_ns, 0.25),
+        quantile(&timeout_ns, 0.75)
+    );
+    println!(
+        "  Node::try_recv():                  {:.0} ns (median; quartiles {:.0}–{:.0})",
+        median(&try_ns),
+        quantile(&try_ns, 0.25),
+        quantile(&try_ns, 0.75)
+    );
+    println!(
+        "  C ABI ÷ Node::recv_timeout(ZERO):  {:.3} (median of paired ratios; quartiles {:.3}–{:.3})",
+        median(&ratios),
+        quantile(&ratios, 0.25),
+        quantile(&ratios, 0.75)
+    );
+}
+
+/// Whether the section `name` runs: every section when none is named
+/// on the command line (cargo's own `--bench` flag aside).
+fn wanted(name: &str) -> bool {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    named.is_empty() || named.iter().any(|arg| arg == name)
+}
+
 fn main() {
+    if wanted("empty") {
+        measure_empty_checks();
+    }
+    if !wanted("self") && !wanted("tcp") {
+        return;
+    }
     let (abi_a, abi_b) = abi_pair();
     let (rust_a, rust_b) = rust_pair();
     converge(&*rust_a, &*rust_b);
@@ -221,14 +326,18 @@ fn main() {
     // Warm both up before measuring.
     round(&rust_a, &rust_b);
     round(&abi_a, &abi_b);
-    measure(
-        &format!("{PAYLOAD}-byte datagrams to the node itself"),
-        || self_round(&*rust_a),
-        || self_round(&*abi_a),
-    );
-    measure(
-        &format!("{PAYLOAD}-byte datagrams over loopback TCP"),
-        || round(&rust_a, &rust_b),
-        || round(&abi_a, &abi_b),
-    );
+    if wanted("self") {
+        measure(
+            &format!("{PAYLOAD}-byte datagrams to the node itself"),
+            || self_round(&*rust_a),
+            || self_round(&*abi_a),
+        );
+    }
+    if wanted("tcp") {
+        measure(
+            &format!("{PAYLOAD}-byte datagrams over loopback TCP"),
+            || round(&rust_a, &rust_b),
+            || round(&abi_a, &abi_b),
+        );
+    }
 }

@@ -1,10 +1,14 @@
 /*
  * Two Pinecone nodes in one process: the second peers with the first over
  * loopback TCP, then each sends the other a datagram and prints what it
- * receives. Alice's events are printed as they happen (from the library's
- * event thread), and at the end bob's peers and coordinates. Exits 0 when
- * both datagrams arrive, 1 otherwise.
+ * receives, waiting for it the way an event loop does: poll() on the
+ * node's datagram descriptor, then receives that do not wait. Alice's
+ * events are printed as they happen (from the library's event thread),
+ * the library's log at info level goes to stderr through the log
+ * callback, and at the end bob's peers and coordinates are printed.
+ * Exits 0 when both datagrams arrive, 1 otherwise.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +46,13 @@ static int exchange(pinecone_node *from, pinecone_node *to, const char *message)
             sleep_ms(200);
             continue;
         }
-        int64_t len = pinecone_node_recv(to, src, buf, sizeof buf, 200);
+        /* Readable while datagrams wait: wait for that, then just look. */
+        struct pollfd ready = {.fd = pinecone_node_datagram_fd(to), .events = POLLIN};
+        if (ready.fd < 0 || poll(&ready, 1, 200) < 0) {
+            fprintf(stderr, "poll failed: %s\n", pinecone_last_error());
+            return -1;
+        }
+        int64_t len = pinecone_node_recv(to, src, buf, sizeof buf, 0);
         if (len == PINECONE_TIMED_OUT) {
             continue;
         }
@@ -59,6 +69,14 @@ static int exchange(pinecone_node *from, pinecone_node *to, const char *message)
     }
     fprintf(stderr, "no delivery in time: %s\n", pinecone_last_error());
     return -1;
+}
+
+/* Writes a record of the library's log to stderr; runs on any thread. */
+static void print_log(int level, const char *target, const char *message, void *user_data) {
+    (void)user_data;
+    static const char *const names[] = {"off", "error", "warn", "info", "debug", "trace"};
+    fprintf(stderr, "[log %s] %s: %s\n", names[level >= 0 && level <= 5 ? level : 0], target,
+            message);
 }
 
 /* Prints each of alice's events; runs on the library's event thread. */
@@ -105,6 +123,10 @@ static int print_state(pinecone_node *node) {
 int main(void) {
     int status = 1;
     printf("libpinecone %s\n", pinecone_version());
+    if (pinecone_set_log_callback(print_log, PINECONE_LOG_INFO, NULL) != 0) {
+        fprintf(stderr, "set_log_callback failed: %s\n", pinecone_last_error());
+        return 1;
+    }
 
     pinecone_node *alice = pinecone_node_new(NULL);
     pinecone_node *bob = pinecone_node_new(NULL);
@@ -164,5 +186,6 @@ int main(void) {
 out:
     pinecone_node_free(bob);
     pinecone_node_free(alice);
+    pinecone_set_log_callback(NULL, PINECONE_LOG_OFF, NULL);
     return status;
 }

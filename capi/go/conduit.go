@@ -32,11 +32,19 @@ var _ io.ReadWriteCloser = (*Conduit)(nil)
 // NewConduit starts a peering over a conduit with the medium peerType and
 // zone. It returns at once; the handshake runs as bytes move both ways.
 func (n *Node) NewConduit(peerType PeerType, zone string) (*Conduit, error) {
+	return n.newConduit(peerType, zone, "")
+}
+
+// newConduit starts a conduit showing uri in the peer list ("" for
+// "conduit").
+func (n *Node) newConduit(peerType PeerType, zone, uri string) (*Conduit, error) {
 	var handle *C.pinecone_conduit
 	err := n.call(func(node *C.pinecone_node) error {
 		text := C.CString(zone)
 		defer C.free(unsafe.Pointer(text))
-		handle = C.pinecone_node_conduit_new(node, C.int(peerType), text)
+		uriText := optionalCString(uri)
+		defer C.free(unsafe.Pointer(uriText))
+		handle = C.pinecone_node_conduit_new_uri(node, C.int(peerType), text, uriText)
 		if handle == nil {
 			return lastError("conduit")
 		}
@@ -89,6 +97,31 @@ func (c *Conduit) Write(p []byte) (int, error) {
 		return 0, lastError("conduit write")
 	}
 	return len(p), nil
+}
+
+// waitUp waits for the handshake to end: nil once the peering is up.
+func (c *Conduit) waitUp() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return net.ErrClosed
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if C.pinecone_conduit_wait_up(c.handle, -1) != 0 {
+		return lastError("handshake")
+	}
+	return nil
+}
+
+// end ends the peering without releasing the conduit: pending and later
+// reads see io.EOF.
+func (c *Conduit) end() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle != nil {
+		C.pinecone_conduit_close(c.handle)
+	}
 }
 
 // Close ends the peering and releases the conduit; a pending Read returns

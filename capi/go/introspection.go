@@ -45,6 +45,18 @@ func (n *Node) PeerCount() int {
 	return count
 }
 
+// AnyPeerType asks PeerCountByType about every medium.
+const AnyPeerType PeerType = C.PINECONE_PEER_ANY
+
+// PeerCountByType is how many distinct peer keys the node has peerings
+// with over peerType, or over any medium with AnyPeerType: several
+// peerings with one key count once, as the reference's PeerCount counts.
+func (n *Node) PeerCountByType(peerType PeerType) (int, error) {
+	return n.count("peer count", func(handle *C.pinecone_node) C.int64_t {
+		return C.pinecone_node_peer_count_by_type(handle, C.int(peerType))
+	})
+}
+
 // Peers lists the peerings in port order.
 func (n *Node) Peers() ([]Peer, error) {
 	text, err := n.text("peers", func(handle *C.pinecone_node, buf *C.char, size C.size_t) C.int64_t {

@@ -23,11 +23,21 @@
 //	session, err := quic.Dial(ctx, node, remote, clientTLS, quicConfig)
 //
 // Beyond datagrams: peers come from Listen, ListenWebSocket and Connect,
-// from connections the program made itself (AttachConn), or from links
-// whose bytes it carries itself (NewConduit, for example over Bluetooth).
-// Peers, StateJSON and Coords describe the node, Events reports what
-// happens in it, and DisconnectPort, DisconnectZone and DisconnectPeerType
-// close peerings.
+// from connections the program made itself (AttachConn and AttachConnURI:
+// TCP and Unix sockets are handed over, any other net.Conn, such as a
+// gorilla WebSocket or a net.Pipe end, is pumped through a conduit), or
+// from links whose bytes it carries itself (NewConduit, for example over
+// Bluetooth). Peers, PeerCount, PeerCountByType, StateJSON,
+// ManholeHandler and Coords describe the node, Events reports what
+// happens in it, SetLogHandler passes on the library's log, and
+// DisconnectPort, DisconnectZone, DisconnectPeerType, RemoveStaticPeer
+// and RemoveStaticPeers close peerings. EnableHopLimiting,
+// DisableHopLimiting, EnableWakeupBroadcasts and DisableWakeupBroadcasts
+// are the reference's switches.
+//
+// ReadFrom waits in Go's netpoller, on the library's descriptor that is
+// readable while datagrams wait, so no OS thread stays blocked in the
+// library per node.
 //
 // Building needs the static library and the header: run
 // `cargo build --release -p pinecone-capi` at the top of the repository
@@ -156,6 +166,15 @@ func onOneThread(body func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	return body()
+}
+
+// optionalCString is text as a C string, or NULL when it is empty; free
+// it with C.free (which takes NULL).
+func optionalCString(text string) *C.char {
+	if text == "" {
+		return nil
+	}
+	return C.CString(text)
 }
 
 // lastError is the library's message for the failure just seen on this

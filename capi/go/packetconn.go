@@ -9,22 +9,26 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 )
 
-// maxDatagram is the largest payload one traffic frame carries.
-const maxDatagram = 65535
+// MaxFrameSize is the largest frame a peering carries, in bytes: a
+// buffer this large holds any frame and any datagram's payload (for
+// example a WebSocket upgrader's buffers). The reference's constant of
+// the same name is a larger buffer bound; frames on the wire never exceed
+// this one.
+const MaxFrameSize = C.PINECONE_MAX_FRAME_SIZE
 
 // buffers hold whole datagrams, which ReadFrom truncates to the caller's
 // buffer as a net.PacketConn does.
-var buffers = sync.Pool{New: func() any { return new([maxDatagram]byte) }}
+var buffers = sync.Pool{New: func() any { return new([MaxFrameSize]byte) }}
 
 // packet is one datagram received, or the failure of a receive.
 type packet struct {
-	buf    *[maxDatagram]byte
+	buf    *[MaxFrameSize]byte
 	length int
 	source PublicKey
 	err    error
@@ -32,27 +36,34 @@ type packet struct {
 
 var _ net.PacketConn = (*Node)(nil)
 
-// readLoop receives datagrams, waiting in the library without a timeout,
-// and hands them to ReadFrom one at a time. Close wakes it by shutting the
-// node down.
+// readLoop receives datagrams and hands them to ReadFrom one at a time.
+// It waits for them in Go's netpoller, on the library's descriptor that
+// is readable while datagrams wait, and takes them with receives that do
+// not wait, so no OS thread stays blocked in the library. Close wakes it:
+// a node shut down leaves the descriptor readable and its receives fail.
 func (n *Node) readLoop() {
 	defer close(n.readerDone)
-	// Failures' messages are per thread: stay on one.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	ready, err := n.datagramReadiness()
+	if err != nil {
+		n.readFailed(err)
+		return
+	}
+	defer ready.Close()
+	raw, err := ready.SyscallConn()
+	if err != nil {
+		n.readFailed(err)
+		return
+	}
 	for {
-		next := packet{buf: buffers.Get().(*[maxDatagram]byte)}
-		n.mu.RLock()
-		length := int64(-1)
-		if n.handle != nil {
-			length = int64(C.pinecone_node_recv(n.handle,
-				(*C.uint8_t)(unsafe.Pointer(&next.source[0])),
-				(*C.uint8_t)(unsafe.Pointer(&next.buf[0])), C.size_t(len(next.buf)), -1))
-			if length < 0 {
-				next.err = lastError("recv")
-			}
+		next := packet{buf: buffers.Get().(*[MaxFrameSize]byte)}
+		length := int64(C.PINECONE_TIMED_OUT)
+		waitErr := raw.Read(func(uintptr) bool {
+			length = n.recvNow(&next)
+			return length != C.PINECONE_TIMED_OUT
+		})
+		if waitErr != nil && next.err == nil {
+			next.err = waitErr
 		}
-		n.mu.RUnlock()
 		select {
 		case <-n.closed:
 			buffers.Put(next.buf)
@@ -66,6 +77,65 @@ func (n *Node) readLoop() {
 			buffers.Put(next.buf)
 			return
 		}
+		if next.err != nil {
+			// The node is gone: every later receive would fail too.
+			return
+		}
+	}
+}
+
+// recvNow takes the next datagram if one waits: its length, -2
+// (C.PINECONE_TIMED_OUT) when none does, or -1 with next.err set.
+func (n *Node) recvNow(next *packet) int64 {
+	length := int64(-1)
+	err := n.call(func(handle *C.pinecone_node) error {
+		length = int64(C.pinecone_node_recv(handle,
+			(*C.uint8_t)(unsafe.Pointer(&next.source[0])),
+			(*C.uint8_t)(unsafe.Pointer(&next.buf[0])), C.size_t(len(next.buf)), 0))
+		if length < 0 && length != C.PINECONE_TIMED_OUT {
+			return lastError("recv")
+		}
+		return nil
+	})
+	if err != nil {
+		next.err = err
+		return -1
+	}
+	return length
+}
+
+// datagramReadiness is a file for a duplicate of the node's datagram
+// descriptor, which Go's netpoller waits on.
+func (n *Node) datagramReadiness() (*os.File, error) {
+	fd := -1
+	err := n.call(func(handle *C.pinecone_node) error {
+		fd = int(C.pinecone_node_datagram_fd(handle))
+		if fd < 0 {
+			return lastError("datagram descriptor")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	syscall.ForkLock.RLock()
+	duplicate, err := syscall.Dup(fd)
+	if err == nil {
+		syscall.CloseOnExec(duplicate)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	// The descriptor is non-blocking, so the file is pollable.
+	return os.NewFile(uintptr(duplicate), "pinecone-datagrams"), nil
+}
+
+// readFailed hands ReadFrom the reason the reader cannot run.
+func (n *Node) readFailed(err error) {
+	select {
+	case n.packets <- packet{buf: buffers.Get().(*[MaxFrameSize]byte), err: err}:
+	case <-n.closed:
 	}
 }
 

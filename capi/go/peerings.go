@@ -7,7 +7,6 @@ package pinecone
 import "C"
 
 import (
-	"errors"
 	"net"
 	"syscall"
 	"unsafe"
@@ -70,20 +69,35 @@ func (n *Node) Connect(uri string) error {
 	})
 }
 
-// AttachConn peers over conn, a connected TCP or Unix stream connection
-// the program made itself, with the medium peerType and zone. It runs the
-// handshake first, blocking until it completes or fails (within a few
-// seconds). On success the node takes the connection over and conn is
-// closed (the node keeps its own descriptor of the socket); on failure
-// conn is left to the caller, though the handshake may have used it.
+// AttachConn peers over conn, a connection the program made itself, with
+// the medium peerType and zone: AttachConnURI with the URI the library
+// gives ("tcp://" and the remote address for TCP, "unix", or "conduit").
 func (n *Node) AttachConn(conn net.Conn, peerType PeerType, zone string) error {
+	return n.AttachConnURI(conn, peerType, zone, "")
+}
+
+// AttachConnURI peers over conn, any connection the program made itself
+// (TCP, Unix, a WebSocket wrapped as a net.Conn, a net.Pipe end), with
+// the medium peerType and zone, showing uri in the peer list and the
+// state dump ("" for the library's choice), as the reference's Connect
+// with a ConnectionURI option does. It runs the handshake first,
+// blocking until it completes or fails (within a few seconds).
+//
+// A TCP or Unix connection is handed over: on success the node takes it
+// and conn is closed (the node keeps its own descriptor of the socket);
+// on failure conn is left to the caller, though the handshake may have
+// used it. Any other connection is pumped through a conduit by two
+// goroutines for as long as the peering lasts: conn is the node's from
+// this call on, and it is closed when the peering ends, when the
+// handshake fails, or when the node closes.
+func (n *Node) AttachConnURI(conn net.Conn, peerType PeerType, zone, uri string) error {
 	withFd, ok := conn.(syscall.Conn)
 	if !ok {
-		return errors.New("pinecone: attach: the connection has no file descriptor")
+		return n.attachPumped(conn, peerType, zone, uri)
 	}
 	raw, err := withFd.SyscallConn()
 	if err != nil {
-		return err
+		return n.attachPumped(conn, peerType, zone, uri)
 	}
 	fd := -1
 	var dupErr error
@@ -104,7 +118,9 @@ func (n *Node) AttachConn(conn net.Conn, peerType PeerType, zone string) error {
 	err = n.call(func(handle *C.pinecone_node) error {
 		text := C.CString(zone)
 		defer C.free(unsafe.Pointer(text))
-		if C.pinecone_node_attach_fd(handle, C.int(fd), C.int(peerType), text) != 0 {
+		uriText := optionalCString(uri)
+		defer C.free(unsafe.Pointer(uriText))
+		if C.pinecone_node_attach_fd_uri(handle, C.int(fd), C.int(peerType), text, uriText) != 0 {
 			return lastError("attach")
 		}
 		return nil

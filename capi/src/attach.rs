@@ -58,6 +58,19 @@ fn stream_of(fd: c_int) -> Result<(PeerStream, String), Failure> {
     Ok((PeerStream::Tcp(tcp), format!("tcp://{remote}")))
 }
 
+/// The URI at `uri`, which may be NULL for none.
+///
+/// # Safety
+///
+/// `uri` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn read_uri(uri: *const c_char) -> Result<Option<String>, Failure> {
+    if uri.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: not NULL; the caller promises a NUL-terminated string.
+    Ok(Some(unsafe { read_str(uri, "uri") }?.to_owned()))
+}
+
 /// Peers over `fd`, a connected TCP or Unix stream socket, with the
 /// medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
 /// none). Runs the handshake first, blocking until it completes or fails
@@ -65,7 +78,9 @@ fn stream_of(fd: c_int) -> Result<(PeerStream, String), Failure> {
 /// shut down, which ends a running handshake by shutting the socket down.
 /// Returns 0 once the peering is up, or -1 on failure: not a connected
 /// stream socket, a bad peer type, a failed handshake, the node shut
-/// down.
+/// down. The peering's URI (in the peer list and the state dump) is
+/// "tcp://" and the remote address, or "unix"; see
+/// `pinecone_node_attach_fd_uri` to give another.
 ///
 /// Ownership: on success the node owns `fd` (it is closed, and the node
 /// keeps its own descriptor for the socket): the caller must not use or
@@ -84,17 +99,40 @@ pub unsafe extern "C" fn pinecone_node_attach_fd(
     peer_type: c_int,
     zone: *const c_char,
 ) -> c_int {
+    // SAFETY: as promised by the caller; NULL is no URI.
+    unsafe { pinecone_node_attach_fd_uri(node, fd, peer_type, zone, std::ptr::null()) }
+}
+
+/// As `pinecone_node_attach_fd`, with the peering's URI given by the
+/// caller (NULL for the one `pinecone_node_attach_fd` gives), as the
+/// reference's `ConnectionURI` option gives it: what the peer list and
+/// the state dump show.
+///
+/// # Safety
+///
+/// As for `pinecone_node_attach_fd`; `uri` is NULL or a NUL-terminated
+/// string.
+#[no_mangle]
+pub unsafe extern "C" fn pinecone_node_attach_fd_uri(
+    node: *mut PineconeNode,
+    fd: c_int,
+    peer_type: c_int,
+    zone: *const c_char,
+    uri: *const c_char,
+) -> c_int {
     run(-1, || {
         // SAFETY: the caller promises NULL or a live handle.
         let call = unsafe { enter(node) }?;
         let peer_type = self::peer_type(peer_type)?;
         // SAFETY: the caller promises NULL or a NUL-terminated string.
         let zone = unsafe { read_zone(zone) }?;
-        let (stream, uri) = stream_of(fd)?;
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        let given_uri = unsafe { read_uri(uri) }?;
+        let (stream, socket_uri) = stream_of(fd)?;
         let origin = PeerOrigin {
             peer_type,
             zone,
-            uri,
+            uri: given_uri.unwrap_or(socket_uri),
             outbound: false,
         };
         // Registered so that shutting the node down ends the handshake.

@@ -11,7 +11,7 @@ use std::io::{ErrorKind, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::ptr::null_mut;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use pinecone_transports::{PeerOrigin, PeerStream};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::net::{recv, RecvFlags};
 
-use crate::attach::read_zone;
+use crate::attach::{read_uri, read_zone};
 use crate::boundary::{read_bytes, run, write_bytes, Failure};
 use crate::datagrams::PINECONE_TIMED_OUT;
 use crate::gate::{enter, CallGate, Gated};
@@ -32,6 +32,50 @@ pub struct PineconeConduit {
     /// The program's end of the socket pair.
     stream: PeerStream,
     gate: CallGate,
+    /// How the handshake ended, once it has.
+    outcome: Arc<HandshakeOutcome>,
+}
+
+/// How a conduit's handshake ended: `None` while it runs, then whether
+/// the peering came up or why not.
+#[derive(Default)]
+struct HandshakeOutcome {
+    result: Mutex<Option<Result<(), String>>>,
+    ended: Condvar,
+}
+
+impl HandshakeOutcome {
+    fn set(&self, result: Result<(), String>) {
+        *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+        self.ended.notify_all();
+    }
+
+    /// Waits until the handshake ends or `deadline` (never when `None`)
+    /// passes; `None` when it is still running.
+    fn wait(&self, deadline: Option<Instant>) -> Option<Result<(), String>> {
+        let mut result = self.result.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(outcome) = result.as_ref() {
+                return Some(outcome.clone());
+            }
+            result = match deadline {
+                None => self
+                    .ended
+                    .wait(result)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    self.ended
+                        .wait_timeout(result, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
 }
 
 impl Gated for PineconeConduit {
@@ -46,9 +90,11 @@ impl Gated for PineconeConduit {
 /// medium `peer_type` (a `PINECONE_PEER_*` number) and `zone` (NULL for
 /// none). Returns at once: the handshake runs in the background as the
 /// caller moves bytes both ways, and the peering comes up when it
-/// succeeds. If it fails, or the peering ends for any reason,
-/// `pinecone_conduit_read` returns 0. Returns NULL on failure. Release the
-/// conduit with `pinecone_conduit_free`, also after the node is freed.
+/// succeeds (`pinecone_conduit_wait_up` waits for that). If it fails, or
+/// the peering ends for any reason, `pinecone_conduit_read` returns 0.
+/// Returns NULL on failure. Release the conduit with
+/// `pinecone_conduit_free`, also after the node is freed. The peering's
+/// URI is "conduit"; see `pinecone_node_conduit_new_uri` to give another.
 ///
 /// # Safety
 ///
@@ -60,19 +106,42 @@ pub unsafe extern "C" fn pinecone_node_conduit_new(
     peer_type: c_int,
     zone: *const c_char,
 ) -> *mut PineconeConduit {
+    // SAFETY: as promised by the caller; NULL is no URI.
+    unsafe { pinecone_node_conduit_new_uri(node, peer_type, zone, std::ptr::null()) }
+}
+
+/// As `pinecone_node_conduit_new`, with the peering's URI given by the
+/// caller (NULL for "conduit"), as the reference's `ConnectionURI` option
+/// gives it: what the peer list and the state dump show.
+///
+/// # Safety
+///
+/// As for `pinecone_node_conduit_new`; `uri` is NULL or a NUL-terminated
+/// string.
+#[no_mangle]
+pub unsafe extern "C" fn pinecone_node_conduit_new_uri(
+    node: *mut PineconeNode,
+    peer_type: c_int,
+    zone: *const c_char,
+    uri: *const c_char,
+) -> *mut PineconeConduit {
     run(null_mut(), || {
         // SAFETY: the caller promises NULL or a live handle.
         let call = unsafe { handle::enter(node) }?;
         let peer_type = self::peer_type(peer_type)?;
         // SAFETY: the caller promises NULL or a NUL-terminated string.
         let zone = unsafe { read_zone(zone) }?;
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        let uri = unsafe { read_uri(uri) }?;
         let (ours, theirs) = UnixStream::pair()?;
         let origin = PeerOrigin {
             peer_type,
             zone,
-            uri: "conduit".to_owned(),
+            uri: uri.unwrap_or_else(|| "conduit".to_owned()),
             outbound: false,
         };
+        let outcome = Arc::new(HandshakeOutcome::default());
+        let outcome_of_thread = Arc::clone(&outcome);
         let node = Arc::clone(call.node());
         let pending = Arc::clone(call.handshakes());
         let id = pending.add(&theirs)?;
@@ -83,8 +152,9 @@ pub unsafe extern "C" fn pinecone_node_conduit_new(
             .spawn(move || {
                 // A failed handshake is logged by the node and ends the
                 // stream, which the conduit's reader sees.
-                let _ = node.attach(PeerStream::Unix(theirs), origin);
+                let attached = node.attach(PeerStream::Unix(theirs), origin);
                 pending.remove(id);
+                outcome_of_thread.set(attached.map(drop).map_err(|error| error.to_string()));
             });
         if let Err(error) = attaching {
             call.handshakes().remove(id);
@@ -93,7 +163,38 @@ pub unsafe extern "C" fn pinecone_node_conduit_new(
         Ok(Box::into_raw(Box::new(PineconeConduit {
             stream: PeerStream::Unix(ours),
             gate: CallGate::default(),
+            outcome,
         })))
+    })
+}
+
+/// Waits at most `timeout_ms` milliseconds (forever when negative) for
+/// the conduit's handshake to end, which it does within the handshake
+/// deadline (a few seconds) once bytes move both ways. Returns 0 when the
+/// peering is up, -1 when the handshake failed (the reason in
+/// `pinecone_last_error`: a bad handshake, a refusal at a limit, the node
+/// shut down) or on a NULL conduit, and -2 (`PINECONE_TIMED_OUT`) when it
+/// is still running. Once it has ended every call answers the same.
+///
+/// # Safety
+///
+/// `conduit` is NULL or a live conduit.
+#[no_mangle]
+pub unsafe extern "C" fn pinecone_conduit_wait_up(
+    conduit: *mut PineconeConduit,
+    timeout_ms: i32,
+) -> c_int {
+    run(-1, || {
+        // SAFETY: the caller promises NULL or a live conduit.
+        let call = unsafe { enter(conduit, "conduit") }?;
+        let deadline = u64::try_from(timeout_ms)
+            .ok()
+            .map(|ms| Instant::now() + Duration::from_millis(ms));
+        match call.outcome.wait(deadline) {
+            None => Ok(PINECONE_TIMED_OUT as c_int),
+            Some(Ok(())) => Ok(0),
+            Some(Err(reason)) => Err(Failure(reason)),
+        }
     })
 }
 

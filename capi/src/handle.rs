@@ -9,14 +9,12 @@ use crate::boundary::Failure;
 use crate::event_hub::EventHub;
 use crate::gate::{self, CallGate, Entered, Gated};
 use crate::handshakes::PendingHandshakes;
-use crate::held::HeldDatagrams;
 
 /// An opaque node handle (`pinecone_node` in C).
 pub struct PineconeNode {
     /// Shared with the threads that attach conduits.
     node: Arc<Node>,
     gate: CallGate,
-    held: HeldDatagrams,
     events: EventHub,
     handshakes: Arc<PendingHandshakes>,
     /// Held by a shutdown from start to end.
@@ -40,7 +38,6 @@ impl PineconeNode {
         PineconeNode {
             node: Arc::new(node),
             gate: CallGate::default(),
-            held: HeldDatagrams::default(),
             events: EventHub::default(),
             handshakes: Arc::default(),
             stopping: Mutex::new(()),
@@ -50,11 +47,6 @@ impl PineconeNode {
     /// The node.
     pub(crate) fn node(&self) -> &Arc<Node> {
         &self.node
-    }
-
-    /// Datagrams a receiver's buffer was too short for.
-    pub(crate) fn held(&self) -> &HeldDatagrams {
-        &self.held
     }
 
     /// The event callback.

@@ -18,8 +18,8 @@
 //!   the node: [`pinecone_node_shutdown`], join those threads (their calls
 //!   now fail at once), then [`pinecone_node_free`].
 //! * Functions returning `int` answer 0 on success and -1 on failure;
-//!   [`pinecone_node_recv`] and [`pinecone_conduit_read`] also answer -2
-//!   when they timed out. A function returning a pointer answers NULL on
+//!   [`pinecone_node_recv`], [`pinecone_conduit_read`] and
+//!   [`pinecone_conduit_wait_up`] also answer -2 when they timed out. A function returning a pointer answers NULL on
 //!   failure. After a failure, [`pinecone_last_error`] describes it on the
 //!   failing thread.
 //! * Variable-length answers (the state dump, the peers, the coordinates)
@@ -33,6 +33,8 @@
 //! * Keys are 32-byte ed25519 public keys; seeds are 32-byte ed25519 seeds.
 //! * Media of peerings are the `PINECONE_PEER_*` numbers, as the reference
 //!   implementation numbers them.
+//! * The log callback ([`pinecone_set_log_callback`]) is process-wide;
+//!   everything else is per node.
 
 mod attach;
 mod boundary;
@@ -45,18 +47,24 @@ mod events;
 mod gate;
 mod handle;
 mod handshakes;
-mod held;
 mod introspection;
 mod lifecycle;
+mod log;
 mod peer_types;
 mod peerings;
+mod static_peers;
+mod switches;
 
-pub use attach::pinecone_node_attach_fd;
+pub use attach::{pinecone_node_attach_fd, pinecone_node_attach_fd_uri};
 pub use conduit::{
-    pinecone_conduit_close, pinecone_conduit_free, pinecone_conduit_read, pinecone_conduit_write,
-    pinecone_node_conduit_new, PineconeConduit,
+    pinecone_conduit_close, pinecone_conduit_free, pinecone_conduit_read, pinecone_conduit_wait_up,
+    pinecone_conduit_write, pinecone_node_conduit_new, pinecone_node_conduit_new_uri,
+    PineconeConduit,
 };
-pub use datagrams::{pinecone_node_recv, pinecone_node_send, PINECONE_TIMED_OUT};
+pub use datagrams::{
+    pinecone_node_datagram_fd, pinecone_node_recv, pinecone_node_send, PINECONE_MAX_FRAME_SIZE,
+    PINECONE_TIMED_OUT,
+};
 pub use disconnect::{
     pinecone_node_disconnect_peer_type, pinecone_node_disconnect_port,
     pinecone_node_disconnect_zone,
@@ -74,11 +82,17 @@ pub use lifecycle::{
     pinecone_node_free, pinecone_node_new, pinecone_node_public_key, pinecone_node_shutdown,
     pinecone_version,
 };
+pub use log::{
+    pinecone_set_log_callback, PineconeLogFn, PINECONE_LOG_DEBUG, PINECONE_LOG_ERROR,
+    PINECONE_LOG_INFO, PINECONE_LOG_OFF, PINECONE_LOG_TRACE, PINECONE_LOG_WARN,
+};
 pub use peer_types::{
     PINECONE_PEER_BLUETOOTH, PINECONE_PEER_BONJOUR, PINECONE_PEER_MULTICAST, PINECONE_PEER_PIPE,
     PINECONE_PEER_REMOTE,
 };
 pub use peerings::{
     pinecone_node_connect, pinecone_node_listen_tcp, pinecone_node_listen_ws,
-    pinecone_node_peer_count,
+    pinecone_node_peer_count, pinecone_node_peer_count_by_type, PINECONE_PEER_ANY,
 };
+pub use static_peers::{pinecone_node_remove_static_peer, pinecone_node_remove_static_peers};
+pub use switches::{pinecone_node_set_hop_limiting, pinecone_node_set_wakeup_broadcasts};

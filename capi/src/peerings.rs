@@ -120,3 +120,31 @@ pub unsafe extern "C" fn pinecone_node_peer_count(node: *const PineconeNode) -> 
         Ok(call.node().peers()?.len())
     })
 }
+
+/// Any medium, for `pinecone_node_peer_count_by_type`.
+pub const PINECONE_PEER_ANY: c_int = -1;
+
+/// How many distinct peer keys the node has peerings with over the medium
+/// `peer_type` (a `PINECONE_PEER_*` number), or over any medium with
+/// `PINECONE_PEER_ANY` (-1). Several peerings with one key count once, as
+/// the reference's `PeerCount` counts. Returns the count, or -1 on
+/// failure (a bad peer type, the node shut down).
+///
+/// # Safety
+///
+/// `node` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn pinecone_node_peer_count_by_type(
+    node: *const PineconeNode,
+    peer_type: c_int,
+) -> i64 {
+    run(-1, || {
+        // SAFETY: the caller promises NULL or a live handle.
+        let call = unsafe { enter(node) }?;
+        let medium = match peer_type {
+            PINECONE_PEER_ANY => None,
+            number => Some(crate::peer_types::peer_type(number)?),
+        };
+        Ok(i64::try_from(call.node().peer_count_by_type(medium)?)?)
+    })
+}

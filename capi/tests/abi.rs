@@ -235,3 +235,65 @@ fn shutdown_wakes_a_receiver_and_fails_later_calls() {
     // SAFETY: a live handle; shutting down twice is fine.
     assert_eq!(unsafe { pinecone_node_shutdown(node.0) }, 0);
 }
+
+#[test]
+fn the_datagram_descriptor_wakes_an_epoll_loop_and_a_zero_timeout_only_looks() {
+    use rustix::buffer::spare_capacity;
+    use rustix::event::{epoll, Timespec};
+    use std::os::fd::BorrowedFd;
+    use std::sync::Arc;
+
+    let node = Arc::new(Handle::new(None));
+    // SAFETY: a live handle.
+    let fd = unsafe { pinecone_node_datagram_fd(node.0) };
+    assert!(fd >= 0, "{}", last_error());
+    // SAFETY: as above.
+    assert_eq!(unsafe { pinecone_node_datagram_fd(node.0) }, fd);
+    // SAFETY: NULL is refused.
+    assert_eq!(unsafe { pinecone_node_datagram_fd(null_mut()) }, -1);
+    let poller = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
+    // SAFETY: the node's descriptor stays open until the node is freed,
+    // after the last wait below.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    epoll::add(
+        &poller,
+        borrowed,
+        epoll::EventData::new_u64(1),
+        epoll::EventFlags::IN,
+    )
+    .unwrap();
+    let wait = |ms: u64| {
+        let mut events = Vec::with_capacity(4);
+        let timeout = Timespec::try_from(Duration::from_millis(ms)).unwrap();
+        epoll::wait(&poller, spare_capacity(&mut events), Some(&timeout)).unwrap();
+        events.len()
+    };
+    let (mut src, mut buf) = ([0u8; 32], [0u8; 64]);
+    assert_eq!(wait(0), 0);
+    assert_eq!(node.recv(&mut src, &mut buf, 0), PINECONE_TIMED_OUT);
+    let sender = {
+        let node = Arc::clone(&node);
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            assert_eq!(node.send(&node.key(), b"wake"), 0, "{}", last_error());
+        })
+    };
+    assert_eq!(wait(10_000), 1, "the datagram wakes the loop");
+    sender.join().unwrap();
+    // Too short a buffer: the datagram stays, and so does readability.
+    assert_eq!(node.recv(&mut src, &mut buf[..2], 0), -1);
+    assert_eq!(wait(0), 1);
+    assert_eq!(node.recv(&mut src, &mut buf, 0), 4);
+    assert_eq!((&buf[..4], src), (&b"wake"[..], node.key()));
+    assert_eq!(wait(0), 0, "quiet once the queue is empty");
+    assert_eq!(node.recv(&mut src, &mut buf, 0), PINECONE_TIMED_OUT);
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { pinecone_node_shutdown(node.0) }, 0);
+    assert_eq!(wait(10_000), 1, "a shut-down node wakes the loop");
+    assert_eq!(node.recv(&mut src, &mut buf, 0), -1);
+}
+
+#[test]
+fn the_largest_frame_is_the_protocols() {
+    assert_eq!(PINECONE_MAX_FRAME_SIZE, 65_535);
+}

@@ -27,6 +27,20 @@ impl Conduit {
         Conduit(conduit)
     }
 
+    fn with_uri(node: &Handle, zone: &std::ffi::CStr, uri: &std::ffi::CStr) -> Conduit {
+        // SAFETY: a live handle and C strings.
+        let conduit = unsafe {
+            pinecone_node_conduit_new_uri(node.0, PINECONE_PEER_REMOTE, zone.as_ptr(), uri.as_ptr())
+        };
+        assert!(!conduit.is_null(), "{}", last_error());
+        Conduit(conduit)
+    }
+
+    fn wait_up(&self, timeout_ms: i32) -> i32 {
+        // SAFETY: a live conduit.
+        unsafe { pinecone_conduit_wait_up(self.0, timeout_ms) }
+    }
+
     fn read(&self, buf: &mut [u8], timeout_ms: i32) -> i64 {
         // SAFETY: a live conduit and `buf.len()` writable bytes.
         unsafe { pinecone_conduit_read(self.0, buf.as_mut_ptr(), buf.len(), timeout_ms) }
@@ -189,4 +203,36 @@ fn a_conduit_outlives_its_node() {
             status => panic!("read failed with {status}: {}", last_error()),
         }
     }
+}
+
+#[test]
+fn waiting_for_the_handshake_tells_up_from_failed() {
+    let a = Handle::new(None);
+    let b = Handle::new(None);
+    let a_side = Arc::new(Conduit::with_uri(&a, c"websocket", c"ws://b.example/"));
+    let b_side = Arc::new(Conduit::new(&b, PINECONE_PEER_REMOTE, c"websocket"));
+    assert_eq!(a_side.wait_up(100), -2, "no bytes moved yet");
+    let pumps = [
+        pump(Arc::clone(&a_side), Arc::clone(&b_side)),
+        pump(Arc::clone(&b_side), Arc::clone(&a_side)),
+    ];
+    assert_eq!(a_side.wait_up(-1), 0, "{}", last_error());
+    assert_eq!(b_side.wait_up(-1), 0, "{}", last_error());
+    assert_eq!(a_side.wait_up(0), 0, "the answer stays");
+    assert_eq!(a.peers()[0]["uri"], "ws://b.example/");
+    assert_eq!(b.peers()[0]["uri"], "conduit");
+    a_side.close();
+    b_side.close();
+    for pump in pumps {
+        pump.join().unwrap();
+    }
+
+    // A remote that answers the handshake with garbage.
+    let c = Handle::new(None);
+    let broken = Conduit::new(&c, PINECONE_PEER_REMOTE, c"");
+    assert_eq!(broken.write(&[0u8; 104]), 0);
+    assert_eq!(broken.wait_up(-1), -1);
+    assert!(!last_error().is_empty());
+    // SAFETY: NULL is refused.
+    assert_eq!(unsafe { pinecone_conduit_wait_up(null_mut(), 0) }, -1);
 }

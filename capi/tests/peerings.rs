@@ -252,3 +252,103 @@ fn disconnecting_by_port_zone_and_medium_counts_what_closed() {
     assert_eq!(unsafe { pinecone_node_disconnect_port(a.0, port) }, 1);
     assert_eq!(a.peers().len(), 0);
 }
+
+fn remove_static_peer(node: &Handle, uri: &str) -> i64 {
+    let uri = CString::new(uri).unwrap();
+    // SAFETY: a live handle and a C string.
+    unsafe { pinecone_node_remove_static_peer(node.0, uri.as_ptr()) }
+}
+
+fn count_by_type(node: &Handle, peer_type: c_int) -> i64 {
+    // SAFETY: a live handle.
+    unsafe { pinecone_node_peer_count_by_type(node.0, peer_type) }
+}
+
+#[test]
+fn static_peers_are_removed_and_peers_counted_by_medium() {
+    let a = Handle::new(None);
+    let b = Handle::new(None);
+    let c = Handle::new(None);
+    let a_address = a.listen();
+    let c_address = c.listen();
+    assert_eq!(b.connect(&format!("tcp://{a_address}")), 0);
+    assert_eq!(b.connect(&c_address.to_string()), 0);
+    wait_for("b to peer twice", || b.peer_count() == 2);
+    assert_eq!(count_by_type(&b, PINECONE_PEER_REMOTE), 2);
+    assert_eq!(count_by_type(&b, PINECONE_PEER_PIPE), 0);
+    assert_eq!(count_by_type(&b, PINECONE_PEER_ANY), 2);
+    assert_eq!(count_by_type(&b, 7), -1);
+    assert!(last_error().contains("peer type"), "{}", last_error());
+
+    assert_eq!(remove_static_peer(&b, &a_address.to_string()), 1);
+    assert_eq!(remove_static_peer(&b, &a_address.to_string()), 0);
+    assert_eq!(remove_static_peer(&b, "no such scheme://x"), -1);
+    // SAFETY: a live handle; NULL is refused.
+    assert_eq!(unsafe { pinecone_node_remove_static_peer(b.0, null()) }, -1);
+    wait_for("a to lose its peer", || a.peer_count() == 0);
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { pinecone_node_remove_static_peers(b.0) }, 1);
+    wait_for("every static peering to close", || {
+        b.peer_count() == 0 && c.peer_count() == 0
+    });
+    // A redial would come within the first backoff delay.
+    thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!((a.peer_count(), b.peer_count()), (0, 0));
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { pinecone_node_remove_static_peers(b.0) }, 0);
+}
+
+#[test]
+fn the_reference_switches_answer_and_traffic_still_flows() {
+    let (a, b) = peered_pair();
+    for node in [&a, &b] {
+        // SAFETY: live handles.
+        unsafe {
+            assert_eq!(pinecone_node_set_hop_limiting(node.0, 1), 0);
+            assert_eq!(pinecone_node_set_wakeup_broadcasts(node.0, 0), 0);
+            assert_eq!(pinecone_node_set_wakeup_broadcasts(node.0, 1), 0);
+        }
+    }
+    assert_eq!(deliver(&a, &b, b"one hop").1, b"one hop");
+    // SAFETY: NULL is refused.
+    unsafe {
+        assert_eq!(pinecone_node_set_hop_limiting(null_mut(), 1), -1);
+        assert_eq!(pinecone_node_set_wakeup_broadcasts(null_mut(), 1), -1);
+    }
+}
+
+#[test]
+fn an_attached_socket_carries_the_uri_given() {
+    let a = Handle::new(None);
+    let b = Handle::new(None);
+    let (left, right) = UnixStream::pair().unwrap();
+    let b_node = b.0 as usize;
+    let other = thread::spawn(move || {
+        // SAFETY: a live handle (joined before `b` drops) and a socket we
+        // own.
+        unsafe {
+            pinecone_node_attach_fd(
+                b_node as *mut PineconeNode,
+                right.into_raw_fd(),
+                PINECONE_PEER_REMOTE,
+                null(),
+            )
+        }
+    });
+    // SAFETY: a live handle, a socket we own and C strings.
+    let status = unsafe {
+        pinecone_node_attach_fd_uri(
+            a.0,
+            left.into_raw_fd(),
+            PINECONE_PEER_REMOTE,
+            c"websocket".as_ptr(),
+            c"ws://dendrite.example:8008/pinecone".as_ptr(),
+        )
+    };
+    assert_eq!(status, 0, "{}", last_error());
+    assert_eq!(other.join().unwrap(), 0);
+    let peers = a.peers();
+    assert_eq!(peers[0]["uri"], "ws://dendrite.example:8008/pinecone");
+    assert_eq!(peers[0]["zone"], "websocket");
+    assert_eq!(b.peers()[0]["uri"], "unix");
+}

@@ -31,11 +31,17 @@
 //! Linux only: the drivers use epoll (through mio) and io_uring, and
 //! writes use `MSG_NOSIGNAL`.
 //!
+//! With the cargo feature `bluetooth`, [`bluetooth`] peers with P2P
+//! Matrix apps over Bluetooth LE (Linux and BlueZ).
+//!
 //! Unsafe code is denied everywhere but in the io_uring driver, where
-//! queuing a request to the kernel requires it.
+//! queuing a request to the kernel requires it, and in the Bluetooth
+//! L2CAP socket, where the kernel's socket options and address do.
 #![deny(unsafe_code)]
 
 mod admission;
+#[cfg(feature = "bluetooth")]
+pub mod bluetooth;
 mod cidr;
 mod config;
 mod dial;

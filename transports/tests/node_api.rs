@@ -109,6 +109,127 @@ fn shutdown_wakes_a_blocked_receiver_and_stops_the_node() {
     node.shutdown();
 }
 
+#[test]
+fn static_peers_are_removed_with_their_peerings() {
+    let a = node(104);
+    let c = node(105);
+    let b = node(106);
+    let a_address = a.listen_tcp("127.0.0.1:0").expect("listen");
+    let c_address = c.listen_tcp("127.0.0.1:0").expect("listen");
+    b.connect(&format!("tcp://{a_address}")).expect("connect");
+    b.connect(&c_address.to_string()).expect("connect");
+    assert!(eventually(CONVERGENCE, || peer_count(&b) == 2));
+    // Another spelling of the same address names the same static peer.
+    assert_eq!(
+        b.remove_static_peer(&a_address.to_string())
+            .expect("remove"),
+        1
+    );
+    assert_eq!(
+        b.remove_static_peer(&a_address.to_string())
+            .expect("remove"),
+        0
+    );
+    assert!(b.remove_static_peer("not a uri").is_err());
+    assert!(eventually(CONVERGENCE, || peer_count(&a) == 0));
+    // Not redialled: a redial would come within the first backoff delay.
+    std::thread::sleep(Duration::from_secs(3));
+    let peers = b.peers().expect("peers");
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].key, c.public_key());
+    assert_eq!(peer_count(&a), 0);
+    assert_eq!(b.remove_static_peers().expect("remove all"), 1);
+    assert!(eventually(CONVERGENCE, || peer_count(&b) == 0 && peer_count(&c) == 0));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(peer_count(&b), 0);
+    assert_eq!(b.remove_static_peers().expect("remove all"), 0);
+}
+
+#[test]
+fn peer_counts_by_medium_count_each_key_once() {
+    let a = Arc::new(node(107));
+    let b = Arc::new(node(108));
+    let c = node(109);
+    join(&a, &b);
+    join(&a, &b);
+    let address = c.listen_tcp("127.0.0.1:0").expect("listen");
+    a.connect(&address.to_string()).expect("connect");
+    assert!(eventually(CONVERGENCE, || peer_count(&a) == 3));
+    assert_eq!(a.peer_count_by_type(Some(PeerType::Pipe)).unwrap(), 1);
+    assert_eq!(a.peer_count_by_type(Some(PeerType::Remote)).unwrap(), 1);
+    assert_eq!(a.peer_count_by_type(Some(PeerType::Bluetooth)).unwrap(), 0);
+    assert_eq!(a.peer_count_by_type(None).unwrap(), 2);
+}
+
+#[test]
+fn the_reference_switches_apply_while_traffic_flows() {
+    let a = Arc::new(node(110));
+    let b = Arc::new(node(111));
+    join(&a, &b);
+    a.set_hop_limiting(true).expect("switch");
+    b.set_hop_limiting(true).expect("switch");
+    a.set_wakeup_broadcasts(false).expect("switch");
+    a.set_wakeup_broadcasts(true).expect("switch");
+    // A direct peer is one hop away: hop limiting lets its traffic through.
+    assert!(reaches(&a, &b, CONVERGENCE));
+    assert!(reaches(&b, &a, CONVERGENCE));
+    a.shutdown();
+    assert!(matches!(a.set_hop_limiting(false), Err(NodeError::Stopped)));
+    assert!(matches!(
+        a.set_wakeup_broadcasts(false),
+        Err(NodeError::Stopped)
+    ));
+}
+
+#[test]
+fn the_datagram_descriptor_wakes_an_epoll_loop() {
+    use rustix::buffer::spare_capacity;
+    use rustix::event::{epoll, Timespec};
+
+    let node = Arc::new(node(112));
+    let poller = epoll::create(epoll::CreateFlags::CLOEXEC).expect("epoll");
+    epoll::add(
+        &poller,
+        node.datagram_fd(),
+        epoll::EventData::new_u64(7),
+        epoll::EventFlags::IN,
+    )
+    .expect("add");
+    let wait = |ms: u64| {
+        let mut events = Vec::with_capacity(4);
+        let timeout = Timespec::try_from(Duration::from_millis(ms)).expect("timeout");
+        epoll::wait(&poller, spare_capacity(&mut events), Some(&timeout)).expect("wait");
+        events.len()
+    };
+    assert_eq!(wait(0), 0, "nothing waits yet");
+    let sender = {
+        let node = Arc::clone(&node);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            node.send(node.public_key(), b"wake up").expect("send");
+        })
+    };
+    let started = Instant::now();
+    assert_eq!(wait(10_000), 1, "the datagram woke the loop");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    sender.join().expect("sender");
+    // Level-triggered: readable until the datagram is received.
+    assert_eq!(wait(0), 1);
+    let datagram = node.try_recv().expect("the datagram waits");
+    assert_eq!(datagram.payload, b"wake up");
+    assert_eq!(wait(0), 0, "quiet once the queue is empty");
+    assert!(node.try_recv().is_none());
+    // A datagram handed back waits again.
+    node.hand_back(datagram);
+    assert_eq!(wait(0), 1);
+    assert_eq!(node.try_recv().expect("handed back").payload, b"wake up");
+    assert_eq!(wait(0), 0);
+    // Shutting down wakes the loop for good.
+    node.shutdown();
+    assert_eq!(wait(10_000), 1);
+    assert!(node.try_recv().is_none());
+}
+
 /// Built without the io-uring feature, a node asked for io_uring runs the
 /// epoll driver and works.
 #[cfg(not(feature = "io-uring"))]

@@ -46,6 +46,7 @@ mod recency;
 mod reroute;
 mod signed_payloads;
 mod snek;
+mod switches;
 mod table;
 mod table_cell;
 pub mod time;

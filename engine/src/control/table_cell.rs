@@ -39,6 +39,15 @@ impl TableCell {
         self.tree_dirty = false;
     }
 
+    /// Turns hop limiting of forwarded traffic on or off in the table,
+    /// which is then published again.
+    pub(crate) fn set_hop_limiting(&mut self, enabled: bool) {
+        if self.current.hop_limiting() != enabled {
+            Arc::make_mut(&mut self.current).set_hop_limiting(enabled);
+            self.unpublished = true;
+        }
+    }
+
     /// The path entries for changing, in place unless a published snapshot
     /// still shares them.
     pub(crate) fn paths_mut(&mut self) -> &mut PathIndex {

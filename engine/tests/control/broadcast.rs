@@ -245,3 +245,47 @@ fn the_seen_cap_forgets_the_oldest_source() {
         }]
     );
 }
+
+#[test]
+fn the_periodic_broadcast_is_switched_as_the_reference_switches_it() {
+    let mut solo = Solo::new(config());
+    let (a, w) = under_a(&mut solo);
+    assert!(solo.router.wakeup_broadcasts());
+    solo.router.set_wakeup_broadcasts(false, solo.now);
+    assert!(!solo.router.wakeup_broadcasts());
+    solo.advance(600_000);
+    assert!(
+        of_type(&solo.out(), BROADCAST).is_empty(),
+        "no periodic flood"
+    );
+    // A peer's first announcement is still greeted, as in the reference.
+    let b = solo.add(B);
+    solo.out();
+    solo.feed(
+        b,
+        &announcement(3, &[(&solo.keys[A], 9), (&solo.keys[B], 1)]),
+    )
+    .unwrap();
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![b]);
+    // Turning it on floods at once, then every minute from then.
+    solo.router.set_wakeup_broadcasts(true, solo.now);
+    assert!(solo.router.wakeup_broadcasts());
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w, b]);
+    solo.advance(59_999);
+    assert!(of_type(&solo.out(), BROADCAST).is_empty());
+    solo.advance(1);
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w, b]);
+}
+
+#[test]
+fn broadcasts_configured_off_can_be_switched_on() {
+    let mut solo = Solo::quiet();
+    let (a, w) = under_a(&mut solo);
+    assert!(!solo.router.wakeup_broadcasts());
+    solo.advance(120_000);
+    assert!(of_type(&solo.out(), BROADCAST).is_empty());
+    solo.router.set_wakeup_broadcasts(true, solo.now);
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w]);
+    solo.advance(60_000);
+    assert_eq!(ports_of_type(&solo.out(), BROADCAST), vec![a, w]);
+}

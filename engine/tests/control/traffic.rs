@@ -304,3 +304,34 @@ fn tree_routing_ties_prefer_the_faster_then_the_earlier_link() {
     .unwrap();
     assert_eq!(sent_traffic(&mut solo)[0].0, w);
 }
+
+#[test]
+fn hop_limiting_is_switched_while_running_and_published() {
+    let mut solo = Solo::quiet();
+    let (a, w) = tree(&mut solo);
+    assert!(!solo.router.hop_limiting());
+    solo.router.take_table_update();
+    let src = solo.key(A);
+    let mut last_hop = traffic(solo.key(W), &[], src, Watermark::FRESH, b"x");
+    last_hop[7] = 1;
+    solo.feed(a, &last_hop).unwrap();
+    assert_eq!(sent_traffic(&mut solo)[0].3, 1, "forwarded untouched");
+
+    solo.router.set_hop_limiting(true);
+    assert!(solo.router.hop_limiting());
+    let table = solo.router.take_table_update().expect("republished");
+    assert!(table.hop_limiting());
+    solo.feed(a, &last_hop).unwrap();
+    assert!(solo.out().is_empty());
+    assert_eq!(solo.router.counters().hop_limit_drops, 1);
+
+    solo.router.set_hop_limiting(false);
+    assert!(!solo
+        .router
+        .take_table_update()
+        .expect("republished")
+        .hop_limiting());
+    solo.feed(a, &last_hop).unwrap();
+    assert_eq!(sent_traffic(&mut solo)[0].3, 1);
+    assert_ne!(a, w);
+}

@@ -90,6 +90,13 @@ pub struct Args {
     /// own and the control thread to a core off the first worker's.
     #[arg(long)]
     pub no_pin: bool,
+
+    /// Peer with P2P Matrix apps nearby over Bluetooth LE: scan for their
+    /// GATT service and open L2CAP channels to them (Linux with BlueZ;
+    /// needs a build with the cargo feature `bluetooth`). Phones do not
+    /// find this node: it is a central only.
+    #[arg(long)]
+    pub bluetooth: bool,
 }
 
 /// The reference daemon's single-dash flags and their spellings here.
@@ -211,6 +218,7 @@ mod tests {
         assert_eq!(args.workers, Some(3));
         assert_eq!(args.io, IoDriver::Uring);
         assert!(!args.no_pin, "pinned by default");
+        assert!(!args.bluetooth, "Bluetooth off by default");
         assert_eq!(args.max_peers, None);
         assert!(args.max_pending_per_source < args.max_pending_handshakes);
     }
@@ -236,8 +244,10 @@ mod tests {
             "--manhole",
             "--manhole-anywhere",
             "--no-pin",
+            "--bluetooth",
         ]))
         .expect("parses");
+        assert!(args.bluetooth);
         assert_eq!(args.max_peers, Some(100));
         assert_eq!((args.max_peers_per_source, args.max_peers_per_key), (3, 2));
         assert_eq!(

@@ -1,9 +1,11 @@
 //! `pinecone`: a Pinecone node as a daemon.
 
 mod args;
+mod bluetooth;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use pinecone_transports::{raise_open_file_limit, Node, NodeConfig, PeerLimits};
@@ -70,6 +72,7 @@ fn run(args: Args) -> Result<(), String> {
         None => Node::random(config),
     }
     .map_err(|e| format!("cannot start the node: {e}"))?;
+    let node = Arc::new(node);
     info!(io = ?node.io_driver(), "node started");
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "Public key: {}", node.public_key());
@@ -94,9 +97,11 @@ fn run(args: Args) -> Result<(), String> {
         node.connect(uri.trim())
             .map_err(|e| format!("cannot connect to {uri}: {e}"))?;
     }
+    let bluetooth = bluetooth::start(&node, args.bluetooth)?;
     if let Some(signal) = signals.forever().next() {
         info!(signal, "shutting down");
     }
+    bluetooth::stop(bluetooth);
     node.shutdown();
     info!("stopped");
     Ok(())

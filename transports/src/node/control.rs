@@ -12,6 +12,7 @@ use pinecone_engine::forward::{ControlFrame, Doorbell, Fabric};
 use tracing::info;
 
 use super::datagram::Datagram;
+use super::deliveries::DeliverySender;
 use super::fair_queue::FairQueue;
 use super::inbox::{ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusal};
@@ -66,7 +67,7 @@ pub(crate) struct Control {
     pub(crate) inbox: Receiver<ControlInput>,
     pub(crate) doorbell: Arc<Doorbell>,
     pub(crate) static_peers: Option<StaticPeers>,
-    pub(crate) deliveries: Sender<Datagram>,
+    pub(crate) deliveries: DeliverySender,
     pub(crate) peerings: Peerings,
     pub(crate) subscribers: Vec<Sender<Event>>,
     /// Where the search for the least loaded driver starts next.
@@ -242,6 +243,10 @@ impl Control {
             return Ok(());
         }
         let is_static = origin.zone == "static" && origin.outbound;
+        if is_static && !self.is_static_peer(&origin.uri) {
+            info!(uri = %origin.uri, "closing a peering with a static peer removed while dialling");
+            return Ok(());
+        }
         let remote = stream.peer_ip();
         let counted = self.counts.admit(remote, public_key, is_static)?;
         self.established

@@ -1,5 +1,9 @@
 //! What programs embedding a node need beyond sending and receiving:
-//! closing every peering of a zone or of a medium at once.
+//! closing every peering of a zone or of a medium at once, removing static
+//! peers, counting peers by medium, and the reference's runtime switches
+//! (hop limiting, the periodic wakeup broadcast).
+
+use std::collections::BTreeSet;
 
 use crossbeam_channel::Sender;
 use pinecone_engine::control::{Millis, PeerSummary, PeerType};
@@ -8,6 +12,7 @@ use super::control::Control;
 use super::error::NodeError;
 use super::handle::Node;
 use super::inbox::Request;
+use crate::uri::PeerUri;
 
 /// Which peerings a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +41,16 @@ pub(crate) enum EmbeddingRequest {
         filter: PeerFilter,
         reply: Sender<usize>,
     },
+    /// Stop keeping a static peer (or, without a URI, every one)
+    /// connected and close its peerings; answers how many were removed.
+    RemoveStaticPeers {
+        uri: Option<PeerUri>,
+        reply: Sender<usize>,
+    },
+    /// Turn hop limiting on or off.
+    SetHopLimiting { enabled: bool, reply: Sender<()> },
+    /// Turn the periodic wakeup broadcast on or off.
+    SetWakeupBroadcasts { enabled: bool, reply: Sender<()> },
 }
 
 impl Node {
@@ -52,6 +67,59 @@ impl Node {
     pub fn disconnect_peer_type(&self, peer_type: PeerType) -> Result<usize, NodeError> {
         let filter = PeerFilter::PeerType(peer_type);
         self.ask(|reply| Request::Embedding(EmbeddingRequest::DisconnectWhere { filter, reply }))
+    }
+
+    /// Stops keeping `uri` connected as a static peer (the URI given to
+    /// [`connect`](Self::connect), in any spelling of the same address)
+    /// and closes its peerings; returns how many static peers were
+    /// removed (1, or 0 when `uri` was not one). A dial under way is
+    /// abandoned: the peering it may still bring up is closed at once.
+    pub fn remove_static_peer(&self, uri: &str) -> Result<usize, NodeError> {
+        let uri = Some(uri.parse::<PeerUri>()?);
+        self.ask(|reply| Request::Embedding(EmbeddingRequest::RemoveStaticPeers { uri, reply }))
+    }
+
+    /// Stops keeping every static peer connected and closes their
+    /// peerings (what Dendrite does before it sets new static peers);
+    /// returns how many static peers were removed.
+    pub fn remove_static_peers(&self) -> Result<usize, NodeError> {
+        self.ask(|reply| {
+            Request::Embedding(EmbeddingRequest::RemoveStaticPeers { uri: None, reply })
+        })
+    }
+
+    /// How many distinct peer keys the node has peerings with over
+    /// `peer_type`, or over any medium when it is `None`. Several peerings
+    /// with one key count once, as the reference's `PeerCount` counts.
+    pub fn peer_count_by_type(&self, peer_type: Option<PeerType>) -> Result<usize, NodeError> {
+        let keys: BTreeSet<_> = self
+            .peers()?
+            .into_iter()
+            .filter(|peer| peer_type.is_none_or(|wanted| peer.peer_type == wanted))
+            .map(|peer| peer.key)
+            .collect();
+        Ok(keys.len())
+    }
+
+    /// Turns hop limiting of the traffic this node forwards on or off
+    /// (the reference's `EnableHopLimiting`/`DisableHopLimiting`): when
+    /// on, each forwarded traffic frame's hop limit is decremented and the
+    /// frame dropped at 1. Off by default, as in the reference. Returns
+    /// once the forwarding workers use the new setting.
+    pub fn set_hop_limiting(&self, enabled: bool) -> Result<(), NodeError> {
+        self.ask(|reply| Request::Embedding(EmbeddingRequest::SetHopLimiting { enabled, reply }))
+    }
+
+    /// Turns the periodic wakeup broadcast on or off (the reference's
+    /// `EnableWakeupBroadcasts`/`DisableWakeupBroadcasts`). On by default;
+    /// turning it on floods one at once and then every 60 s. As in the
+    /// reference, a peer's first announcement is still answered with a
+    /// broadcast while it is off, and received broadcasts are still
+    /// handled and passed on.
+    pub fn set_wakeup_broadcasts(&self, enabled: bool) -> Result<(), NodeError> {
+        self.ask(|reply| {
+            Request::Embedding(EmbeddingRequest::SetWakeupBroadcasts { enabled, reply })
+        })
     }
 }
 
@@ -75,7 +143,64 @@ impl Control {
                 }
                 let _ = reply.send(ports.len());
             }
+            EmbeddingRequest::RemoveStaticPeers { uri, reply } => {
+                let removed = self.remove_static_peers(uri, now);
+                let _ = reply.send(removed);
+            }
+            EmbeddingRequest::SetHopLimiting { enabled, reply } => {
+                self.router.set_hop_limiting(enabled);
+                // Publishes the table before the answer, so that the
+                // workers use the setting by the time the caller goes on.
+                self.carry_out();
+                let _ = reply.send(());
+            }
+            EmbeddingRequest::SetWakeupBroadcasts { enabled, reply } => {
+                self.router.set_wakeup_broadcasts(enabled, now);
+                self.carry_out();
+                let _ = reply.send(());
+            }
         }
+    }
+
+    /// Stops keeping `uri` (or every static peer) connected and closes the
+    /// peerings of the static peers removed; returns how many were.
+    fn remove_static_peers(&mut self, uri: Option<PeerUri>, now: Millis) -> usize {
+        let Some(static_peers) = &self.static_peers else {
+            return 0;
+        };
+        let removed: Vec<PeerUri> = match uri {
+            Some(uri) => {
+                if static_peers.remove(&uri.to_string()) {
+                    vec![uri]
+                } else {
+                    Vec::new()
+                }
+            }
+            None => static_peers.clear(),
+        };
+        let ids = self.peerings.ids_where(|record| {
+            record.is_static
+                && record
+                    .uri
+                    .parse::<PeerUri>()
+                    .is_ok_and(|uri| removed.contains(&uri))
+        });
+        for id in ids {
+            let port = self.peerings.get_mut(id).map(|record| record.port);
+            self.close(id, "static peer removed");
+            if let Some(port) = port {
+                self.router.remove_peer(port, now);
+            }
+        }
+        removed.len()
+    }
+
+    /// Whether `uri` is a static peer still kept connected.
+    pub(super) fn is_static_peer(&self, uri: &str) -> bool {
+        let (Some(static_peers), Ok(uri)) = (&self.static_peers, uri.parse::<PeerUri>()) else {
+            return false;
+        };
+        static_peers.contains(&uri)
     }
 }
 

@@ -2,6 +2,7 @@
 //! bindings call.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use tracing::info;
 use super::config::{IoDriver, NodeConfig};
 use super::control::{Control, SUBSCRIBER_QUEUE};
 use super::datagram::{send_through_fabric, Datagram};
+use super::deliveries::{delivery_queue, DeliveryQueue};
 use super::error::NodeError;
 use super::fair_queue::FairQueue;
 use super::inbox::{control_doorbell, ControlInput, Request};
@@ -41,7 +43,7 @@ pub struct Node {
     transport: Transport,
     inbox: Sender<ControlInput>,
     fabric: Arc<Fabric>,
-    deliveries: Receiver<Datagram>,
+    deliveries: DeliveryQueue,
     listeners: Mutex<Vec<Listener>>,
     control: Mutex<Option<JoinHandle<()>>>,
 }
@@ -119,8 +121,7 @@ impl Node {
             peering_sink(&inbox_tx),
             BackoffPolicy::default(),
         )?;
-        let (deliveries_tx, deliveries) =
-            crossbeam_channel::bounded(config.forward.delivery_queue_len.max(1));
+        let (deliveries_tx, deliveries) = delivery_queue(config.forward.delivery_queue_len)?;
         let node_fabric = Arc::clone(&fabric);
         let next_timer = router.poll_timeout();
         let control = Control {
@@ -274,15 +275,38 @@ impl Node {
         })??)
     }
 
-    /// The next datagram, waiting at most `timeout`; `None` when none came
-    /// in time or the node shut down.
+    /// The next datagram, waiting at most `timeout` (not at all when it is
+    /// zero); `None` when none came in time or the node shut down.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Datagram> {
-        self.deliveries.recv_timeout(timeout).ok()
+        self.deliveries.recv_timeout(timeout)
     }
 
     /// The next datagram if one is waiting.
     pub fn try_recv(&self) -> Option<Datagram> {
-        self.deliveries.try_recv().ok()
+        self.deliveries.recv_timeout(Duration::ZERO)
+    }
+
+    /// Puts a datagram taken by a receive back at the front of the queue,
+    /// so that the next receive gets it first (for a caller whose buffer
+    /// turned out too short for it).
+    pub fn hand_back(&self, datagram: Datagram) {
+        self.deliveries.hand_back(datagram);
+    }
+
+    /// A file descriptor readable while datagrams wait, for a program that
+    /// waits in an event loop of its own (epoll, poll, libuv, Go's
+    /// netpoller) instead of in [`recv_timeout`](Self::recv_timeout).
+    ///
+    /// Level semantics: from the first call on, the descriptor is readable
+    /// whenever at least one datagram waits, and becomes unreadable when a
+    /// receive leaves the queue empty; after the node shuts down it stays
+    /// readable (receives then return `None`). Wait for it to be readable
+    /// (`EPOLLIN`, edge- or level-triggered), then receive with a zero
+    /// timeout until that returns `None`. With several receivers, one may
+    /// wake to find that another took the datagram. The descriptor is the
+    /// node's: do not read, write or close it.
+    pub fn datagram_fd(&self) -> BorrowedFd<'_> {
+        self.deliveries.fd()
     }
 
     /// The peerings, in port order.

@@ -14,6 +14,7 @@
 mod config;
 mod control;
 mod datagram;
+mod deliveries;
 mod embedding;
 mod error;
 mod fair_queue;

@@ -84,7 +84,7 @@ impl Control {
     }
 
     pub(super) fn deliver(&self, datagram: Datagram) {
-        if let Err(TrySendError::Full(_)) = self.deliveries.try_send(datagram) {
+        if self.deliveries.deliver(datagram).is_err() {
             debug!("receive queue full: datagram dropped");
         }
     }

@@ -101,6 +101,15 @@ impl Peerings {
         self.backlogged.remove(&id);
     }
 
+    /// The ids of the peerings `wanted` picks.
+    pub(crate) fn ids_where(&self, wanted: impl Fn(&PeeringRecord) -> bool) -> Vec<PeeringId> {
+        self.by_id
+            .iter()
+            .filter(|(_, record)| wanted(record))
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// How many peerings each of `drivers` drivers owns.
     pub(crate) fn per_driver(&self, drivers: usize) -> Vec<usize> {
         (0..drivers)

@@ -117,6 +117,18 @@ impl StaticPeers {
         self.shared.lock().peers.remove(&uri).is_some()
     }
 
+    /// Stops keeping every URI connected; returns them. Peerings already
+    /// established stay up until the node closes them.
+    pub fn clear(&self) -> Vec<PeerUri> {
+        let peers = std::mem::take(&mut self.shared.lock().peers);
+        peers.into_keys().collect()
+    }
+
+    /// Whether `uri` is kept connected.
+    pub fn contains(&self, uri: &PeerUri) -> bool {
+        self.shared.lock().peers.contains_key(uri)
+    }
+
     /// The node's report that the peering for `uri` ended: it is redialled
     /// after the current backoff delay. URIs that are not static peers, or
     /// not connected, are ignored.

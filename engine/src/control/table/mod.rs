@@ -127,6 +127,10 @@ impl RoutingTable {
         self.tree = Arc::new(tree);
     }
 
+    pub(crate) fn set_hop_limiting(&mut self, enabled: bool) {
+        self.hop_limiting = enabled;
+    }
+
     /// The path entries, for changing; copied first if a published snapshot
     /// shares them.
     pub(crate) fn paths_mut(&mut self) -> &mut PathIndex {
