@@ -22,9 +22,14 @@
 //!
 //! On top of them runs a whole node: [`Node`] starts a control thread that
 //! owns the protocol state machine and one I/O driver thread per forwarding
-//! worker (io_uring, or epoll when io_uring is unavailable or not wanted;
-//! see [`IoDriver`]), and takes in the peerings all of the above produce.
-//! The `pinecone` binary is that node as a daemon.
+//! worker (io_uring, or epoll when io_uring is unavailable, not wanted or
+//! not built: the io_uring driver is the default-on cargo feature
+//! `io-uring`; see [`IoDriver`]), and takes in the peerings all of the
+//! above produce. The `pinecone` binary (crate `pinecone-daemon`) is that
+//! node as a daemon.
+//!
+//! Linux only: the drivers use epoll (through mio) and io_uring, and
+//! writes use `MSG_NOSIGNAL`.
 //!
 //! With the cargo feature `bluetooth`, [`bluetooth`] peers with P2P
 //! Matrix apps over Bluetooth LE (Linux and BlueZ).

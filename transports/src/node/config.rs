@@ -13,8 +13,9 @@ use crate::sessions::SessionConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoDriver {
     /// io_uring (the default): multishot polls on a ring per worker. When
-    /// the kernel does not allow io_uring the node runs the epoll driver
-    /// and says so in its log.
+    /// the kernel does not allow io_uring, or the crate was built without
+    /// its `io-uring` feature, the node runs the epoll driver and says so in
+    /// its log.
     #[default]
     Uring,
     /// mio over epoll.

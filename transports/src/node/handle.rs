@@ -172,7 +172,8 @@ impl Node {
     }
 
     /// The I/O driver running: the one configured, or epoll when io_uring
-    /// was asked for but the kernel does not allow it.
+    /// was asked for but the kernel does not allow it or the crate was
+    /// built without its `io-uring` feature.
     pub fn io_driver(&self) -> IoDriver {
         self.io_driver
     }

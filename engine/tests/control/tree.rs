@@ -2,14 +2,12 @@
 //! selection (expiry, loops, ties), the re-parent wait, replay rejection,
 //! root re-announcement and the reset when the last peer goes.
 
-mod control_net;
-
-use control_net::craft::{
-    announcement, bootstrap, of_type, ports_of_type, read_announcement, ANNOUNCEMENT,
-};
-use control_net::solo::{Solo, ME};
+use crate::solo::{Solo, ME};
 use pinecone_engine::control::{Event, PeerError, RemovalReason};
 use pinecone_engine::wire::{AnnouncementError, Coords, Watermark};
+use pinecone_netkit::frames::{
+    announcement, bootstrap, of_type, ports_of_type, read_announcement, ANNOUNCEMENT,
+};
 
 const A: usize = 8; // a stronger key: the root in most tests
 const B: usize = 6; // stronger than us, weaker than A

@@ -2,18 +2,15 @@
 //! them arrives whole, once and in order per flow, and a peering that does
 //! not read loses only its own traffic while the others keep flowing.
 
-mod forward_fixture;
-
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use forward_fixture::{
-    drain_output, feed, signing_key, snek_traffic, split_frames, Fixture, EPOCH,
-};
 use pinecone_engine::forward::{DropCause, Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{Frame, PublicKey, Watermark};
+use pinecone_netkit::fixture::{drain_output, feed, snek_traffic, split_frames, Fixture, EPOCH};
+use pinecone_netkit::keys::signing_key;
 
 const PEERS: usize = 6;
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -5,15 +5,8 @@ use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{Millis, Port, Router, Transmit};
 use pinecone_engine::wire::{
     Announcement, AnnouncementFrame, AnnouncementRepr, BootstrapRepr, BroadcastRepr, Coords, Frame,
-    PublicKey, RootPayloadRepr, TrafficRepr, Watermark,
+    FrameType, PublicKey, RootPayloadRepr, TrafficRepr, Watermark,
 };
-
-/// `n` signing keys sorted by public key, weakest first.
-pub fn sorted_keys(n: usize, seed: u64) -> Vec<SigningKey> {
-    let mut keys: Vec<SigningKey> = (0..n).map(|i| super::signing_key(seed, i)).collect();
-    keys.sort_by_key(PublicKey::of);
-    keys
-}
 
 /// The public key of `key`.
 pub fn pk(key: &SigningKey) -> PublicKey {
@@ -83,7 +76,8 @@ pub fn broadcast(
     out
 }
 
-/// A traffic frame.
+/// A traffic frame from a node at coordinates `[1]`, with a hop limit of
+/// 10.
 pub fn traffic(
     dest: PublicKey,
     dest_coords: &[u64],
@@ -115,11 +109,16 @@ pub fn frame_type(frame: &[u8]) -> u8 {
     frame[5]
 }
 
-pub const ANNOUNCEMENT: u8 = 1;
-pub const BOOTSTRAP: u8 = 2;
-pub const TRAFFIC: u8 = 3;
-pub const BROADCAST: u8 = 4;
-pub const KEEPALIVE: u8 = 0;
+/// The type byte of a keepalive.
+pub const KEEPALIVE: u8 = FrameType::Keepalive as u8;
+/// The type byte of a tree announcement.
+pub const ANNOUNCEMENT: u8 = FrameType::TreeAnnouncement as u8;
+/// The type byte of a SNEK bootstrap.
+pub const BOOTSTRAP: u8 = FrameType::Bootstrap as u8;
+/// The type byte of a traffic frame.
+pub const TRAFFIC: u8 = FrameType::Traffic as u8;
+/// The type byte of a wakeup broadcast.
+pub const BROADCAST: u8 = FrameType::WakeupBroadcast as u8;
 
 /// The transmits of one frame type.
 pub fn of_type(transmits: &[Transmit], ty: u8) -> Vec<&Transmit> {
@@ -137,9 +136,13 @@ pub fn ports_of_type(transmits: &[Transmit], ty: u8) -> Vec<Port> {
 /// A decoded announcement frame: root key, root sequence, signers, hops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentAnnouncement {
+    /// The root it announces.
     pub root: PublicKey,
+    /// The root's sequence number.
     pub seq: u64,
+    /// Every signer, the root first.
     pub signers: Vec<PublicKey>,
+    /// The hop (port) each signer signed for.
     pub hops: Vec<u64>,
 }
 

@@ -3,14 +3,12 @@
 //! byte is not checked, stored or acted on again (it only counts as
 //! received).
 
-mod control_net;
-
-use control_net::craft::{announcement, of_type, ANNOUNCEMENT};
-use control_net::signing_key;
-use control_net::solo::Solo;
+use crate::solo::Solo;
 use ed25519_dalek::SigningKey;
 use pinecone_engine::control::{Event, PeerError, Port, RemovalReason, RouterConfig};
 use pinecone_engine::wire::AnnouncementError;
+use pinecone_netkit::frames::{announcement, of_type, ANNOUNCEMENT};
+use pinecone_netkit::keys::signing_key;
 
 const A: usize = 8; // a stronger key: the root
 const B: usize = 6; // stronger than us, weaker than A

@@ -2,14 +2,13 @@
 //! be taken as frames, a traffic lane only while traffic waits to be
 //! written, and emptied ones go back to a bounded set of spares per worker.
 
-mod forward_fixture;
-
 use std::sync::Arc;
 
-use forward_fixture::{drain_output, feed, signing_key, snek_traffic, Fixture, EPOCH};
 use pinecone_engine::control::{Router, RouterConfig};
 use pinecone_engine::forward::{BufferCounts, Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{emit_keepalive, PublicKey};
+use pinecone_netkit::fixture::{drain_output, feed, snek_traffic, Fixture, EPOCH};
+use pinecone_netkit::keys::signing_key;
 
 fn keepalive() -> Vec<u8> {
     let mut out = vec![0; 10];

@@ -11,7 +11,7 @@ use pinecone_engine::wire::{
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let text = include_str!("data/go-reference-v1.json");
+    let text = include_str!("../data/go-reference-v1.json");
     serde_json::from_str(text).expect("vector file is JSON")
 }
 

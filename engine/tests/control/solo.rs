@@ -6,8 +6,9 @@ use pinecone_engine::control::{
 };
 use pinecone_engine::wire::PublicKey;
 
-use super::craft::{drain, pk, sorted_keys};
-use super::EPOCH;
+use pinecone_netkit::frames::{drain, pk};
+use pinecone_netkit::keys::sorted_keys;
+use pinecone_netkit::network::EPOCH_MS;
 
 /// Index of the router's own key in [`Solo::keys`]: keys above it are
 /// stronger, keys below weaker.
@@ -25,7 +26,7 @@ impl Solo {
     /// they provoke) unless `config` says otherwise.
     pub fn new(config: RouterConfig) -> Solo {
         let keys = sorted_keys(10, 77);
-        let now = Millis(EPOCH);
+        let now = Millis(EPOCH_MS);
         let router = Router::new(keys[ME].clone(), config, now);
         let mut solo = Solo { router, keys, now };
         solo.out();

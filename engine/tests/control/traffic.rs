@@ -2,14 +2,12 @@
 //! SNEK fallback, loops, hop limiting, and what a forwarding plane gets
 //! from the routing table.
 
-mod control_net;
-
-use control_net::craft::{announcement, of_type, traffic, TRAFFIC};
-use control_net::solo::{Solo, ME};
+use crate::solo::{Solo, ME};
 use pinecone_engine::control::{
     Delivery, DropReason, Millis, RouterConfig, SendError, TrafficAction,
 };
 use pinecone_engine::wire::{Coords, Frame, PublicKey, Watermark};
+use pinecone_netkit::frames::{announcement, of_type, traffic, TRAFFIC};
 
 const A: usize = 8;
 const B: usize = 6;

@@ -2,13 +2,11 @@
 //! close the sending peering; floods of valid but distinct keys stay within
 //! the caps.
 
-mod control_net;
-
-use control_net::craft::{announcement, bootstrap, broadcast, traffic};
-use control_net::signing_key;
-use control_net::solo::{Solo, ME};
+use crate::solo::{Solo, ME};
 use pinecone_engine::control::{Event, Port, RouterConfig};
 use pinecone_engine::wire::{PublicKey, Watermark};
+use pinecone_netkit::frames::{announcement, bootstrap, broadcast, traffic};
+use pinecone_netkit::keys::signing_key;
 use proptest::prelude::*;
 
 const A: usize = 8;

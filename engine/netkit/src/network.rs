@@ -23,10 +23,15 @@ use pinecone_engine::control::{
 use pinecone_engine::wire::{FrameType, PublicKey, HEADER_LEN};
 use rayon::prelude::*;
 
-use crate::topology::{NodeId, Topology};
+/// A node's index in its network.
+pub type NodeId = u32;
 
 /// Virtual time zero on the routers' clock (Unix milliseconds).
 pub const EPOCH_MS: u64 = 1_700_000_000_000;
+
+/// Peerings closed by a router itself that [`NetworkStats::first_closures`]
+/// keeps.
+const CLOSURES_KEPT: usize = 20;
 
 /// A router that asks for its timer again right after firing it is woken
 /// at most this many times in one step before being deferred a millisecond.
@@ -44,7 +49,7 @@ pub trait Observer {
     fn on_delivery(&mut self, node: NodeId, delivery: Delivery);
 }
 
-/// An observer for times when no probe is out: lets every frame through.
+/// An observer that lets every frame through and looks at nothing.
 pub struct Unobserved;
 
 impl Observer for Unobserved {
@@ -53,6 +58,69 @@ impl Observer for Unobserved {
     }
 
     fn on_delivery(&mut self, _node: NodeId, _delivery: Delivery) {}
+}
+
+/// An observer that lets every frame through and keeps every datagram
+/// delivered, by node.
+#[derive(Debug, Default)]
+pub struct Inboxes {
+    /// The datagrams delivered at each node (indexed by node), in order.
+    pub by_node: Vec<Vec<Delivery>>,
+}
+
+impl Inboxes {
+    /// Whether `node` got a datagram from `source` carrying `payload`.
+    pub fn received(&self, node: NodeId, source: &PublicKey, payload: &[u8]) -> bool {
+        self.by_node.get(node as usize).is_some_and(|inbox| {
+            inbox
+                .iter()
+                .any(|d| d.source == *source && d.payload == payload)
+        })
+    }
+
+    /// Forgets every datagram delivered so far.
+    pub fn clear(&mut self) {
+        self.by_node.iter_mut().for_each(Vec::clear);
+    }
+}
+
+impl Observer for Inboxes {
+    fn on_traffic(&mut self, _from: NodeId, _to: NodeId, _frame: &[u8]) -> bool {
+        true
+    }
+
+    fn on_delivery(&mut self, node: NodeId, delivery: Delivery) {
+        let index = node as usize;
+        if self.by_node.len() <= index {
+            self.by_node.resize_with(index + 1, Vec::new);
+        }
+        self.by_node[index].push(delivery);
+    }
+}
+
+/// One node of a network to build.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// Its signing key.
+    pub key: SigningKey,
+    /// When its router starts, in virtual milliseconds; its links can be
+    /// connected from then on.
+    pub start_ms: u64,
+    /// The URI its peers see for it.
+    pub uri: String,
+}
+
+/// A peering a router closed by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    /// Virtual time, in milliseconds.
+    pub at_ms: u64,
+    /// The URI of the node that closed it.
+    pub node: String,
+    /// Its port there.
+    pub port: Port,
+    /// Why.
+    pub reason: String,
 }
 
 /// Counters over the whole run.
@@ -75,6 +143,8 @@ pub struct NetworkStats {
     pub last_parent_change_ms: u64,
     /// Virtual time of the last change of any router's descending node.
     pub last_descending_change_ms: u64,
+    /// The first peerings a router closed by itself (at most 20).
+    pub first_closures: Vec<Closure>,
 }
 
 /// A frame on its way across a link.
@@ -126,37 +196,30 @@ pub struct Network {
     pool: Option<rayon::ThreadPool>,
     outputs: Vec<NodeOutput>,
     stats: NetworkStats,
-    closures_logged: usize,
 }
 
 impl Network {
-    /// Creates a router per node of `topology` with `config` (none peered
-    /// yet), node `i` starting at virtual millisecond `starts[i]`. `threads`
-    /// above one steps routers in parallel.
+    /// Creates a router per node of `nodes` with `config`, and the links
+    /// `links` between them (each a pair of indices into `nodes`), none
+    /// peered yet. Every frame takes `latency_ms` (at least 1) to cross a
+    /// link. `threads` above one steps routers in parallel.
     pub fn new(
-        topology: &Topology,
-        signing_keys: Vec<SigningKey>,
-        starts: &[u64],
+        nodes: Vec<NodeSpec>,
+        links: &[(NodeId, NodeId)],
         config: &RouterConfig,
         latency_ms: u64,
         threads: usize,
     ) -> Network {
         assert!(latency_ms >= 1, "link latency must be at least 1 ms");
-        let keys: Vec<PublicKey> = signing_keys.iter().map(PublicKey::of).collect();
-        let routers: Vec<Router> = signing_keys
+        let n = nodes.len();
+        let keys: Vec<PublicKey> = nodes.iter().map(|node| PublicKey::of(&node.key)).collect();
+        let starts: Vec<u64> = nodes.iter().map(|node| node.start_ms).collect();
+        let mut uris = Vec::with_capacity(n);
+        let routers: Vec<Router> = nodes
             .into_iter()
-            .zip(starts)
-            .map(|(key, &start)| Router::new(key, config.clone(), Millis(EPOCH_MS + start)))
-            .collect();
-        let n = topology.node_count();
-        let links = topology
-            .links()
-            .iter()
-            .map(|&(a, b)| Link {
-                ends: [a, b],
-                ports: [0, 0],
-                up: false,
-                epoch: 0,
+            .map(|node| {
+                uris.push(node.uri);
+                Router::new(node.key, config.clone(), Millis(EPOCH_MS + node.start_ms))
             })
             .collect();
         let pool = (threads > 1).then(|| {
@@ -168,10 +231,8 @@ impl Network {
         let mut network = Network {
             routers,
             keys,
-            uris: (0..n as NodeId)
-                .map(|id| format!("sim://{}", topology.name(id)))
-                .collect(),
-            links,
+            uris,
+            links: Vec::new(),
             port_links: vec![Vec::new(); n],
             latency: latency_ms,
             now: 0,
@@ -182,13 +243,73 @@ impl Network {
             pool,
             outputs: Vec::new(),
             stats: NetworkStats::default(),
-            closures_logged: 0,
         };
+        for &(a, b) in links {
+            network.add_link(a, b);
+        }
         for node in 0..n as NodeId {
             let next = network.routers[node as usize].poll_timeout();
             network.schedule(node, next, starts[node as usize]);
         }
         network
+    }
+
+    /// A network of routers with the keys `keys` (node `i` called
+    /// `node{i}`), all started at virtual time zero with `config`, a
+    /// latency of 1 ms, stepped on this thread, and every one of `links`
+    /// connected.
+    pub fn connected(
+        keys: Vec<SigningKey>,
+        links: &[(NodeId, NodeId)],
+        config: &RouterConfig,
+    ) -> Network {
+        let nodes = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, key)| NodeSpec {
+                key,
+                start_ms: 0,
+                uri: format!("node{i}"),
+            })
+            .collect();
+        let mut network = Network::new(nodes, links, config, 1, 1);
+        for link in 0..network.link_count() {
+            network.connect(link, &mut Unobserved);
+        }
+        network
+    }
+
+    /// Adds a link between `a` and `b`, not peered yet, and returns its
+    /// index.
+    pub fn add_link(&mut self, a: NodeId, b: NodeId) -> usize {
+        assert!(
+            (a as usize) < self.routers.len() && (b as usize) < self.routers.len() && a != b,
+            "a link joins two distinct nodes of the network"
+        );
+        self.links.push(Link {
+            ends: [a, b],
+            ports: [0, 0],
+            up: false,
+            epoch: 0,
+        });
+        self.links.len() - 1
+    }
+
+    /// How many links there are, up or down.
+    pub fn link_count(&self) -> usize {
+        self.links.len()
+    }
+
+    /// The port on `node` of link `link` while it is up.
+    pub fn port_of(&self, link: usize, node: NodeId) -> Option<Port> {
+        let l = self.links.get(link).filter(|l| l.up)?;
+        let side = l.ends.iter().position(|&end| end == node)?;
+        Some(l.ports[side])
+    }
+
+    /// How many nodes there are.
+    pub fn node_count(&self) -> usize {
+        self.routers.len()
     }
 
     /// Virtual milliseconds since the start.
@@ -445,13 +566,13 @@ impl Network {
                 continue;
             }
             self.stats.peerings_closed_by_router += 1;
-            if self.closures_logged < 20 {
-                self.closures_logged += 1;
-                eprintln!(
-                    "[sim] t={:.3}s node {} closed port {port}: {reason}",
-                    self.now as f64 / 1000.0,
-                    self.uris[node as usize]
-                );
+            if self.stats.first_closures.len() < CLOSURES_KEPT {
+                self.stats.first_closures.push(Closure {
+                    at_ms: self.now,
+                    node: self.uris[node as usize].clone(),
+                    port,
+                    reason,
+                });
             }
             let now = Millis(EPOCH_MS + self.now);
             for (end, end_port) in self.close_link(link) {

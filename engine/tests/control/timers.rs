@@ -1,11 +1,9 @@
 //! Keepalive and dead-peer timers, activity noted from outside, and what
 //! `poll_timeout` asks for.
 
-mod control_net;
-
-use control_net::craft::{announcement, of_type, ports_of_type, ANNOUNCEMENT, KEEPALIVE};
-use control_net::solo::Solo;
+use crate::solo::Solo;
 use pinecone_engine::control::{Event, Millis, RemovalReason, RouterConfig};
+use pinecone_netkit::frames::{announcement, of_type, ports_of_type, ANNOUNCEMENT, KEEPALIVE};
 
 const W: usize = 2;
 

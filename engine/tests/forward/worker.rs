@@ -3,14 +3,9 @@
 //! plane (in order, with backpressure) and back out with priority, bounded
 //! traffic lanes, and broken peerings.
 
-mod forward_fixture;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use forward_fixture::{
-    drain_output, feed, signing_key, snek_traffic, split_frames, Fixture, EPOCH,
-};
 use pinecone_engine::control::{DropReason, Millis, Port, TrafficAction};
 use pinecone_engine::forward::{
     DropCause, Fabric, ForwardConfig, LocalSendError, PeeringError, SlotId, Worker,
@@ -18,6 +13,8 @@ use pinecone_engine::forward::{
 use pinecone_engine::wire::{
     emit_keepalive, BootstrapRepr, Frame, ParseError, PublicKey, Watermark, MAX_FRAME_LEN,
 };
+use pinecone_netkit::fixture::{drain_output, feed, snek_traffic, split_frames, Fixture, EPOCH};
+use pinecone_netkit::keys::signing_key;
 
 /// A fixture with `peers` peerings, all on one worker.
 struct Bench {

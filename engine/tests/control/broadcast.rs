@@ -2,12 +2,10 @@
 //! flood, dedupe, the hop limit, classic and tree flooding, one copy per
 //! peer key, and the errors that close a peering.
 
-mod control_net;
-
-use control_net::craft::{announcement, broadcast, of_type, ports_of_type, BROADCAST};
-use control_net::solo::{Solo, ME};
+use crate::solo::{Solo, ME};
 use pinecone_engine::control::{BroadcastError, Event, PeerError, PeerType, RouterConfig};
 use pinecone_engine::wire::{Frame, RootPayload};
+use pinecone_netkit::frames::{announcement, broadcast, of_type, ports_of_type, BROADCAST};
 
 const A: usize = 8; // the root, our parent
 const B: usize = 6;

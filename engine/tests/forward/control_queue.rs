@@ -3,16 +3,14 @@
 //! plane drops it, a peering at its bound is not read while the others
 //! flow, and dropping its frames wakes its worker and lets it go on.
 
-mod forward_fixture;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use forward_fixture::{feed, Fixture, EPOCH};
 use pinecone_engine::forward::{ControlFrame, Fabric, ForwardConfig, SlotId, Worker};
 use pinecone_engine::wire::{AnnouncementFrame, MAX_FRAME_LEN};
+use pinecone_netkit::fixture::{feed, Fixture, EPOCH};
 
 /// Bytes of each protocol frame the tests send.
 const FRAME: usize = 10_000;

@@ -1,9 +1,9 @@
 //! Whole networks of routers: convergence to one root and reachability of
 //! every node from every other, on several topologies.
 
-mod control_net;
+use pinecone_netkit::shapes;
 
-use control_net::{build, topology, Net};
+use crate::net::{build, Net};
 
 /// Runs the network for `settle_ms`, then checks one root, consistent
 /// coordinates, and that every ordered pair delivers.
@@ -22,27 +22,27 @@ fn converges(mut net: Net, settle_ms: u64) {
 
 #[test]
 fn line_converges() {
-    converges(build(12, &topology::line(12), 1), 20_000);
+    converges(build(12, &shapes::line(12), 1), 20_000);
 }
 
 #[test]
 fn ring_converges() {
-    converges(build(16, &topology::ring(16), 2), 20_000);
+    converges(build(16, &shapes::ring(16), 2), 20_000);
 }
 
 #[test]
 fn star_converges() {
-    converges(build(20, &topology::star(20), 3), 20_000);
+    converges(build(20, &shapes::star(20), 3), 20_000);
 }
 
 #[test]
 fn grid_converges() {
-    converges(build(36, &topology::grid(6, 6), 4), 30_000);
+    converges(build(36, &shapes::grid(6, 6), 4), 30_000);
 }
 
 #[test]
 fn random_graph_converges() {
-    converges(build(48, &topology::random(48, 24, 5), 5), 30_000);
+    converges(build(48, &shapes::random(48, 24, 5), 5), 30_000);
 }
 
 /// Given time, each node's descending node becomes the next key down (the
@@ -51,19 +51,19 @@ fn random_graph_converges() {
 #[test]
 fn every_node_descends_to_the_next_key_down() {
     let n = 40;
-    let mut net = build(n, &topology::random(n, 20, 6), 6);
+    let mut net = build(n, &shapes::random(n, 20, 6), 6);
     net.run_for(90_000);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| net.keys[i]);
+    order.sort_by_key(|&i| net.key(i));
     for pair in order.windows(2) {
         let (lower, upper) = (pair[0], pair[1]);
         assert_eq!(
-            net.routers[upper].descending(),
-            Some(net.keys[lower]),
+            net.router(upper).descending(),
+            Some(net.key(lower)),
             "node {upper}'s descending node"
         );
     }
-    assert_eq!(net.routers[order[0]].descending(), None);
+    assert_eq!(net.router(order[0]).descending(), None);
 }
 
 /// Probes every ordered pair once a second for `window_s` seconds and
@@ -92,7 +92,7 @@ fn delivers_again_after(net: &mut Net, window_s: u64) -> Option<u64> {
 #[test]
 fn the_network_reconverges_after_churn() {
     let n = 30;
-    let links = topology::random(n, 15, 7);
+    let links = shapes::random(n, 15, 7);
     let mut net = build(n, &links, 7);
     net.run_for(20_000);
     // The extra links come after the spanning tree's, so cutting them
@@ -109,7 +109,7 @@ fn the_network_reconverges_after_churn() {
     );
     for link in cut {
         let (a, b) = links[link];
-        net.connect(a, b);
+        net.connect(a as usize, b as usize);
     }
     let after_restore = delivers_again_after(&mut net, 20);
     assert!(
@@ -123,7 +123,7 @@ fn the_network_reconverges_after_churn() {
 #[test]
 fn stale_cached_coordinates_are_repaired_by_returning_traffic() {
     let n = 30;
-    let links = topology::random(n, 15, 7);
+    let links = shapes::random(n, 15, 7);
     let mut net = build(n, &links, 7);
     net.run_for(20_000);
     assert_eq!(net.undelivered_pairs(2_000), vec![]);
@@ -142,21 +142,21 @@ fn stale_cached_coordinates_are_repaired_by_returning_traffic() {
 #[test]
 fn the_network_survives_losing_its_root() {
     let n = 24;
-    let mut net = build(n, &topology::grid(6, 4), 8);
+    let mut net = build(n, &shapes::grid(6, 4), 8);
     net.run_for(20_000);
     let root = net.strongest();
-    for link in 0..topology::grid(6, 4).len() {
-        let ends = topology::grid(6, 4)[link];
-        if ends.0 == root || ends.1 == root {
+    for link in 0..shapes::grid(6, 4).len() {
+        let ends = shapes::grid(6, 4)[link];
+        if ends.0 as usize == root || ends.1 as usize == root {
             net.disconnect(link);
         }
     }
     net.run_for(15_000);
-    let mut keys: Vec<_> = (0..n).filter(|&i| i != root).map(|i| net.keys[i]).collect();
+    let mut keys: Vec<_> = (0..n).filter(|&i| i != root).map(|i| net.key(i)).collect();
     keys.sort();
     let next = *keys.last().unwrap();
     for i in (0..n).filter(|&i| i != root) {
-        assert_eq!(net.routers[i].root().0, next, "node {i}");
+        assert_eq!(net.router(i).root().0, next, "node {i}");
     }
 }
 
@@ -164,14 +164,15 @@ fn the_network_survives_losing_its_root() {
 /// losing one keeps the other in use.
 #[test]
 fn parallel_peerings_between_two_nodes() {
-    let mut net = build(6, &topology::line(6), 9);
+    let mut net = build(6, &shapes::line(6), 9);
     let extra = net.connect(2, 3);
     net.run_for(10_000);
     assert!(net.undelivered_pairs(2_000).is_empty());
     net.disconnect(2); // the original 2–3 link
     net.run_for(10_000);
     assert!(net.undelivered_pairs(2_000).is_empty());
-    assert!(net.routers[2]
+    assert!(net
+        .router(2)
         .peers()
         .iter()
         .any(|p| p.port == net.port_of(extra, 2)));

@@ -1,8 +1,6 @@
 //! A routing table built by driving a real `Router` with fake peers, and
 //! helpers to play the I/O driver around forwarding workers.
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
@@ -10,33 +8,29 @@ use pinecone_engine::control::{
     Millis, PeerInfo, PeerType, Port, Router, RouterConfig, RoutingTable,
 };
 use pinecone_engine::forward::{SlotId, Worker};
-use pinecone_engine::wire::{
-    frame_length, AnnouncementFrame, AnnouncementRepr, BootstrapRepr, Coords, PublicKey,
-    RootPayloadRepr, TrafficRepr, Watermark,
-};
+use pinecone_engine::wire::{frame_length, Coords, PublicKey, TrafficRepr, Watermark};
 
-/// Virtual time at the start of every test.
-pub const EPOCH: Millis = Millis(1_700_000_000_000);
+use crate::frames::{announcement, bootstrap};
+use crate::keys::sorted_keys;
+use crate::network::EPOCH_MS;
 
-/// A deterministic signing key.
-pub fn signing_key(seed: u64, index: usize) -> SigningKey {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_be_bytes());
-    bytes[8..16].copy_from_slice(&(index as u64).to_be_bytes());
-    bytes[31] = 0xa5;
-    SigningKey::from_bytes(&bytes)
-}
+/// The fixture's clock when it is built.
+pub const EPOCH: Millis = Millis(EPOCH_MS);
 
 /// A router with fake peers: the strongest key is our parent and root (on
 /// the first port), every other peer is our child.
 pub struct Fixture {
+    /// The router under test.
     pub router: Router,
+    /// Its signing key.
     pub own: SigningKey,
+    /// The root's signing key (its parent's, on the first port).
     pub root: SigningKey,
     /// Peer keys in port order (the root first).
     pub peers: Vec<SigningKey>,
     /// Ports in the same order.
     pub ports: Vec<Port>,
+    /// The router's clock: frames are fed and paths set up at this time.
     pub now: Millis,
 }
 
@@ -45,8 +39,7 @@ const ROOT_SEQ: u64 = 7;
 impl Fixture {
     /// Us with `peers` fake peers (at least one: the root).
     pub fn new(peers: usize) -> Fixture {
-        let mut keys: Vec<SigningKey> = (0..=peers).map(|i| signing_key(1, i)).collect();
-        keys.sort_by_key(PublicKey::of);
+        let mut keys = sorted_keys(peers + 1, 1);
         let root = keys.pop().expect("a root key");
         let own = keys.pop().expect("our key");
         let config = RouterConfig {
@@ -64,11 +57,14 @@ impl Fixture {
             now: EPOCH,
         };
         let root_port = fixture.attach(root.clone());
-        let frame = announcement(&[(&root, 9)]);
+        let frame = announcement(ROOT_SEQ, &[(&root, 9)]);
         fixture.feed(root_port, &frame);
         for child in keys {
             let port = fixture.attach(child.clone());
-            let frame = announcement(&[(&fixture.root, 9), (&fixture.own, port), (&child, 1)]);
+            let frame = announcement(
+                ROOT_SEQ,
+                &[(&fixture.root, 9), (&fixture.own, port), (&child, 1)],
+            );
             fixture.feed(port, &frame);
         }
         fixture.drain();
@@ -100,10 +96,12 @@ impl Fixture {
         while self.router.poll_event().is_some() {}
     }
 
+    /// The router's public key.
     pub fn own_key(&self) -> PublicKey {
         PublicKey::of(&self.own)
     }
 
+    /// The public key of the peer on `ports[index]`.
     pub fn peer_key(&self, index: usize) -> PublicKey {
         PublicKey::of(&self.peers[index])
     }
@@ -111,22 +109,8 @@ impl Fixture {
     /// Sets up a SNEK path to `key` through `port` (as a bootstrap from it
     /// arriving there would), returning the path's watermark.
     pub fn add_path(&mut self, key: &SigningKey, port: Port) -> Watermark {
-        let seq = self.now.0;
-        let signed = RootPayloadRepr {
-            sequence: seq,
-            root: PublicKey::of(&self.root),
-            root_seq: ROOT_SEQ,
-        };
-        let mut payload = vec![0; signed.encoded_len()];
-        signed.emit_signed(key, &mut payload).unwrap();
-        let repr = BootstrapRepr {
-            hop_limit: 0,
-            dest_key: PublicKey::of(key),
-            watermark: Watermark::FRESH,
-            payload: &payload,
-        };
-        let mut frame = vec![0; repr.encoded_len()];
-        repr.emit(&mut frame).unwrap();
+        let root = (PublicKey::of(&self.root), ROOT_SEQ);
+        let frame = bootstrap(key, self.now.0, root, Watermark::FRESH);
         self.feed(port, &frame);
         self.drain();
         let entry = self
@@ -139,22 +123,10 @@ impl Fixture {
         entry.watermark()
     }
 
+    /// The router's routing table as it stands.
     pub fn table(&mut self) -> Arc<RoutingTable> {
         self.router.routing_table()
     }
-}
-
-/// A root announcement frame signed along `chain`.
-pub fn announcement(chain: &[(&SigningKey, u64)]) -> Vec<u8> {
-    let mut repr = AnnouncementRepr::new_root(PublicKey::of(chain[0].0), ROOT_SEQ);
-    for (key, hop) in chain {
-        repr.sign_and_append(*hop, key).unwrap();
-    }
-    let mut payload = vec![0; repr.encoded_len()];
-    repr.emit(&mut payload).unwrap();
-    let mut frame = vec![0; AnnouncementFrame::encoded_len(payload.len())];
-    AnnouncementFrame::emit(&payload, &mut frame).unwrap();
-    frame
 }
 
 /// A SNEK-routed traffic frame to `dest` carrying `watermark`.

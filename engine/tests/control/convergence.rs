@@ -5,14 +5,12 @@
 //! the grace for frames already on an expired path, and sending a frame
 //! back where it came from when its watermark strictly improves.
 
-mod control_net;
-
-use control_net::craft::{
-    announcement, bootstrap, of_type, root_payload, traffic, BOOTSTRAP, TRAFFIC,
-};
-use control_net::solo::Solo;
+use crate::solo::Solo;
 use pinecone_engine::control::{NextHop, Port};
 use pinecone_engine::wire::{BootstrapRepr, Frame, PublicKey, RootPayload, Watermark};
+use pinecone_netkit::frames::{
+    announcement, bootstrap, of_type, root_payload, traffic, BOOTSTRAP, TRAFFIC,
+};
 
 const A: usize = 8; // the root, our parent
 const U: usize = 6; // between us and the root

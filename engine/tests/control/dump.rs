@@ -1,10 +1,8 @@
 //! The state dump: the reference's manhole fields, as JSON.
 
-mod control_net;
-
-use control_net::craft::{announcement, bootstrap, traffic};
-use control_net::solo::{Solo, ME};
+use crate::solo::{Solo, ME};
 use pinecone_engine::wire::Watermark;
+use pinecone_netkit::frames::{announcement, bootstrap, traffic};
 use serde_json::{json, Value};
 
 const A: usize = 8;

@@ -2,16 +2,14 @@
 //! (signature, root and sequence rules), path entries and their expiry and
 //! cap, the descending node, and watermark drops.
 
-mod control_net;
-
-use control_net::craft::{
-    announcement, bootstrap, of_type, root_payload, traffic, BOOTSTRAP, TRAFFIC,
-};
-use control_net::solo::{Solo, ME};
+use crate::solo::{Solo, ME};
 use pinecone_engine::control::{
     BootstrapError, Event, NextHop, PeerError, Port, RemovalReason, RouterConfig,
 };
 use pinecone_engine::wire::{BootstrapRepr, Frame, PublicKey, RootPayload, Watermark};
+use pinecone_netkit::frames::{
+    announcement, bootstrap, of_type, root_payload, traffic, BOOTSTRAP, TRAFFIC,
+};
 
 const A: usize = 8; // the root, our parent
 const V: usize = 3; // weaker than us, our child
