@@ -291,3 +291,43 @@ func TestDialRefusesBadAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionEventsNameTheOtherNode(t *testing.T) {
+	a, b := pair(t, "events")
+	events, err := b.node.Events()
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := acceptOne(b.Protocol("events"))
+	conn := dialUntil(t, a.Protocol("events"), b)
+	if _, err := conn.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if remote := within(t, convergence, "the accepted stream", accepted); remote == nil {
+		t.Fatal("accept failed")
+	} else {
+		defer remote.Close()
+	}
+	// b saw the session open, then (after a closes every session to b)
+	// close, both naming a's key.
+	want := []pinecone.EventKind{pinecone.EventSessionOpened, pinecone.EventSessionClosed}
+	deadline := time.After(convergence)
+	for len(want) > 0 {
+		select {
+		case event := <-events:
+			if event.Kind != want[0] {
+				continue
+			}
+			if event.Key != a.node.PublicKey() {
+				t.Fatalf("event %s names %v, want %v", event.JSON, event.Key, a.node.PublicKey())
+			}
+			want = want[1:]
+			if len(want) == 1 {
+				conn.Close()
+				a.Close()
+			}
+		case <-deadline:
+			t.Fatalf("still waiting for event kind %d", want[0])
+		}
+	}
+}
