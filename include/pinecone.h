@@ -65,6 +65,18 @@
 #define PINECONE_EVENT_BROADCAST_RECEIVED 8
 
 /*
+ A session was established: `key` is the other node's (authenticated);
+ the JSON adds `"protocol"` and `"outbound"` (whether this node dialled).
+ */
+#define PINECONE_EVENT_SESSION_OPENED 9
+
+/*
+ A session ended: `key` is the other node's; the JSON adds `"protocol"`
+ and `"reason"`.
+ */
+#define PINECONE_EVENT_SESSION_CLOSED 10
+
+/*
  No records.
  */
 #define PINECONE_LOG_OFF 0
@@ -155,7 +167,8 @@ typedef struct {
    The whole event as a NUL-terminated JSON object: `"event"` names the
    kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
    `"descending_changed"`, `"root_changed"`, `"path_added"`,
-   `"path_removed"`, `"broadcast_received"`), keys are lowercase hex.
+   `"path_removed"`, `"broadcast_received"`, `"session_opened"`,
+   `"session_closed"`), keys are lowercase hex.
    */
   const char *json;
 } pinecone_event;
@@ -600,6 +613,122 @@ int64_t pinecone_node_remove_static_peers(pinecone_node *node);
 int pinecone_node_send(pinecone_node *node, const uint8_t *dest32, const uint8_t *data, size_t len);
 
 /*
+ Waits at most `timeout_ms` milliseconds (for ever when negative, not at
+ all when 0) for the next stream another node opened for `protocol`.
+ Writes the dialler's 32-byte key, authenticated by the session's
+ handshake, to `remote_key_out` and returns the stream's descriptor;
+ returns -2 when none came in time, or -1 on failure (NULL arguments,
+ not listening for `protocol` or no longer, the node shut down, also
+ while waiting).
+
+ # Safety
+
+ `node` is NULL or a live handle; `protocol` is NULL or a NUL-terminated
+ string; `remote_key_out` is NULL or points to 32 writable bytes.
+ */
+int pinecone_node_session_accept(pinecone_node *node,
+                                 const char *protocol,
+                                 uint8_t *remote_key_out,
+                                 int timeout_ms);
+
+/*
+ How many sessions are established (0 before the first session call),
+ or -1 on failure (`node` NULL or shut down).
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int pinecone_node_session_count(pinecone_node *node);
+
+/*
+ Opens a stream to the node whose 32-byte key is at `remote_key` for
+ `protocol`, over the session with it (dialled now when there is none),
+ waiting at most `timeout_ms` milliseconds (for ever when negative).
+ The other node learns of the stream with its first byte: write first.
+ Returns the stream's descriptor, -2 when it did not open in time, or
+ -1 on failure (NULL or invalid arguments, this node's own key, the
+ handshake failed or the server's certificate is not the key's, the
+ dial was cancelled, the node shut down).
+
+ # Safety
+
+ `node` is NULL or a live handle; `remote_key` is NULL or points to 32
+ readable bytes; `protocol` is NULL or a NUL-terminated string.
+ */
+int pinecone_node_session_dial(pinecone_node *node,
+                               const uint8_t *remote_key,
+                               const char *protocol,
+                               int timeout_ms);
+
+/*
+ Cancels every `pinecone_node_session_dial` waiting for `remote_key`
+ and `protocol`: each returns -1. Returns how many were cancelled, or
+ -1 on failure (NULL arguments, the node shut down).
+
+ # Safety
+
+ As for `pinecone_node_session_dial`.
+ */
+int pinecone_node_session_dial_cancel(pinecone_node *node,
+                                      const uint8_t *remote_key,
+                                      const char *protocol);
+
+/*
+ Closes every session with the node whose 32-byte key is at
+ `remote_key` (their streams end). Returns how many were established,
+ or -1 on failure (NULL arguments, the node shut down).
+
+ # Safety
+
+ `node` is NULL or a live handle; `remote_key` is NULL or points to 32
+ readable bytes.
+ */
+int pinecone_node_sessions_close(pinecone_node *node, const uint8_t *remote_key);
+
+/*
+ Writes the established sessions, a JSON array, as a NUL-terminated
+ string into `buf` (`cap` bytes) when it fits. Each element has `"key"`
+ (the other node's, lowercase hex), `"protocol"`, `"outbound"` (whether
+ this node dialled it) and `"streams"` (streams open on it). Returns
+ the bytes the whole string needs, NUL included (nothing was written
+ when that is more than `cap`; `buf` may be NULL with `cap` 0 to ask),
+ or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle; `buf` is NULL or points to `cap`
+ writable bytes.
+ */
+int pinecone_node_sessions_json(pinecone_node *node, char *buf, size_t cap);
+
+/*
+ Accepts session streams for `protocol` (a NUL-terminated ALPN name of
+ 1 to 255 bytes, e.g. "matrix") from now on; listening again for the
+ same protocol does nothing. Returns 0, or -1 on failure (NULL or
+ invalid arguments, the node shut down).
+
+ # Safety
+
+ `node` is NULL or a live handle; `protocol` is NULL or a NUL-terminated
+ string.
+ */
+int pinecone_node_sessions_listen(pinecone_node *node, const char *protocol);
+
+/*
+ Stops accepting sessions and streams for `protocol`: new ones are
+ refused, streams not yet accepted are closed, and every
+ `pinecone_node_session_accept` waiting for it returns -1. Sessions
+ already open stay, for the streams this node dials. Returns 0, or -1
+ on failure (not listening for it, NULL arguments, the node shut down).
+
+ # Safety
+
+ As for `pinecone_node_sessions_listen`.
+ */
+int pinecone_node_sessions_unlisten(pinecone_node *node, const char *protocol);
+
+/*
  Sets the function called for each event of the node from now on,
  replacing any set before; NULL removes it. `user_data` is passed to
  every call as is. Replacing or removing a callback that is running
@@ -712,7 +841,9 @@ int64_t pinecone_node_state_json(pinecone_node *node, char *buf, size_t cap);
  `"tree"` (`"is_root"`, `"depth"`), `"snek_paths"`,
  `"router_backlog_frames"`, `"connections"` (admitted and refused before
  any handshake), `"handshakes"` (by outcome), `"peerings_accepted"` and
- `"peerings_refused"` (at the peering limits). Counters only go up
+ `"peerings_refused"` (at the peering limits) and `"sessions"`
+ (established now, and what the session endpoint refused and dropped).
+ Counters only go up
  while the node runs; nothing is broken down by peer key. Returns the
  bytes the whole string needs, NUL included (nothing was written when
  that is more than `cap`; `buf` may be NULL with `cap` 0 to ask), or -1

@@ -27,58 +27,18 @@ use std::sync::Arc;
 
 use cpu_time::ThreadTime;
 use criterion::{criterion_main, Bencher, Criterion, Throughput};
-use ed25519_dalek::SigningKey;
-use pinecone_engine::control::{Millis, PeerInfo, PeerType, Port, Router, RouterConfig};
+use pinecone_engine::control::{Millis, Port, Router};
 use pinecone_engine::forward::{Fabric, ForwardConfig, SlotId, Worker};
-use pinecone_engine::wire::{
-    frame_length, AnnouncementFrame, AnnouncementRepr, BootstrapRepr, Coords, PublicKey,
-    RootPayloadRepr, TrafficRepr, Watermark,
-};
+use pinecone_engine::wire::{frame_length, Coords, PublicKey, TrafficRepr, Watermark};
+use pinecone_netkit::fixture::{Fixture, EPOCH};
+use pinecone_netkit::keys::signing_key;
 
 const PEERS: usize = 32;
 const PATHS: usize = 1_000;
 /// Frames fed to each peering per round.
 const FRAMES_PER_PEER: usize = 128;
-const ROOT_SEQ: u64 = 1;
-const NOW: Millis = Millis(1_700_000_000_000);
-
-fn key(seed: u64, index: usize) -> SigningKey {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_be_bytes());
-    bytes[8..16].copy_from_slice(&(index as u64).to_be_bytes());
-    SigningKey::from_bytes(&bytes)
-}
-
-fn announcement(chain: &[(&SigningKey, u64)]) -> Vec<u8> {
-    let mut repr = AnnouncementRepr::new_root(PublicKey::of(chain[0].0), ROOT_SEQ);
-    for (key, hop) in chain {
-        repr.sign_and_append(*hop, key).expect("signs");
-    }
-    let mut payload = vec![0; repr.encoded_len()];
-    repr.emit(&mut payload).expect("fits");
-    let mut frame = vec![0; AnnouncementFrame::encoded_len(payload.len())];
-    AnnouncementFrame::emit(&payload, &mut frame).expect("fits");
-    frame
-}
-
-fn bootstrap(key: &SigningKey, root: PublicKey, seq: u64) -> Vec<u8> {
-    let signed = RootPayloadRepr {
-        sequence: seq,
-        root,
-        root_seq: ROOT_SEQ,
-    };
-    let mut payload = vec![0; signed.encoded_len()];
-    signed.emit_signed(key, &mut payload).expect("fits");
-    let repr = BootstrapRepr {
-        hop_limit: 0,
-        dest_key: PublicKey::of(key),
-        watermark: Watermark::FRESH,
-        payload: &payload,
-    };
-    let mut frame = vec![0; repr.encoded_len()];
-    repr.emit(&mut frame).expect("fits");
-    frame
-}
+/// The fixture's clock.
+const NOW: Millis = EPOCH;
 
 /// A SNEK path: its key, its watermark and the port it leads out of.
 struct Path {
@@ -90,61 +50,21 @@ struct Path {
 /// A router under the strongest of 32 peers (the others its children),
 /// with 1,000 SNEK paths spread over the peers.
 fn network() -> (Router, Vec<Port>, Vec<Path>) {
-    let mut keys: Vec<SigningKey> = (0..=PEERS).map(|i| key(1, i)).collect();
-    keys.sort_by_key(PublicKey::of);
-    let root = keys.pop().expect("root");
-    let own = keys.pop().expect("own");
-    let config = RouterConfig {
-        keepalives: false,
-        wakeup_broadcasts: false,
-        ..RouterConfig::default()
-    };
-    let mut router = Router::new(own.clone(), config, NOW);
-    let attach = |router: &mut Router, key: &SigningKey| {
-        let info = PeerInfo {
-            key: PublicKey::of(key),
-            peer_type: PeerType::Remote,
-            zone: String::new(),
-            uri: String::new(),
-        };
-        router.add_peer(info, NOW)
-    };
-    let root_port = attach(&mut router, &root);
-    let mut ports = vec![root_port];
-    let feed = |router: &mut Router, port: Port, frame: &[u8]| {
-        router.handle_frame(port, frame, NOW).expect("valid frame");
-    };
-    feed(&mut router, root_port, &announcement(&[(&root, 1)]));
-    for child in &keys {
-        let port = attach(&mut router, child);
-        let frame = announcement(&[(&root, 1), (&own, port), (child, 1)]);
-        feed(&mut router, port, &frame);
-        ports.push(port);
-    }
-    let mut paths = Vec::new();
-    for i in 0..PATHS {
-        let path_key = key(2, i);
-        let port = ports[i % PEERS];
-        feed(
-            &mut router,
-            port,
-            &bootstrap(&path_key, PublicKey::of(&root), 5),
-        );
-        let key = PublicKey::of(&path_key);
-        let entry = router
-            .routing_table()
-            .path(&key)
-            .copied()
-            .expect("path set up");
-        paths.push(Path {
-            key,
-            watermark: entry.watermark(),
-            port,
-        });
-    }
-    while router.poll_transmit().is_some() {}
-    while router.poll_event().is_some() {}
-    (router, ports, paths)
+    let mut fixture = Fixture::new(PEERS);
+    let ports = fixture.ports.clone();
+    let paths = (0..PATHS)
+        .map(|i| {
+            let path_key = signing_key(2, i);
+            let port = ports[i % PEERS];
+            let watermark = fixture.add_path(&path_key, port);
+            Path {
+                key: PublicKey::of(&path_key),
+                watermark,
+                port,
+            }
+        })
+        .collect();
+    (fixture.router, ports, paths)
 }
 
 fn traffic(path: &Path, fresh: bool, payload: &[u8]) -> Vec<u8> {

@@ -39,6 +39,13 @@ const (
 	// EventBroadcastReceived: a wakeup broadcast was accepted; Key is the
 	// broadcasting node's.
 	EventBroadcastReceived EventKind = C.PINECONE_EVENT_BROADCAST_RECEIVED
+	// EventSessionOpened: an end-to-end session was established; Key is
+	// the other node's (authenticated), and the JSON has "protocol" and
+	// "outbound" (whether this node dialled).
+	EventSessionOpened EventKind = C.PINECONE_EVENT_SESSION_OPENED
+	// EventSessionClosed: an end-to-end session ended; Key is the other
+	// node's, and the JSON has "protocol" and "reason".
+	EventSessionClosed EventKind = C.PINECONE_EVENT_SESSION_CLOSED
 )
 
 // eventQueue is how many events wait for the program before newer ones

@@ -55,6 +55,18 @@ type Stats struct {
 	} `json:"handshakes"`
 	// PeeringsAccepted counts peerings taken in after their handshake.
 	PeeringsAccepted uint64 `json:"peerings_accepted"`
+	// Sessions are the end-to-end sessions: how many now, and what their
+	// endpoint refused and dropped.
+	Sessions struct {
+		Established      uint64 `json:"established"`
+		RefusedBusy      uint64 `json:"refused_busy"`
+		Retries          uint64 `json:"retries"`
+		FailedHandshakes uint64 `json:"failed_handshakes"`
+		FailedDials      uint64 `json:"failed_dials"`
+		Replaced         uint64 `json:"replaced"`
+		RefusedStreams   uint64 `json:"refused_streams"`
+		DatagramsDropped uint64 `json:"datagrams_dropped"`
+	} `json:"sessions"`
 	// PeeringsRefused counts peerings refused at the peering limits.
 	PeeringsRefused struct {
 		Total  uint64 `json:"total"`

@@ -33,6 +33,13 @@ pub const PINECONE_EVENT_PATH_REMOVED: u32 = 7;
 /// JSON adds `"at"` (milliseconds).
 pub const PINECONE_EVENT_BROADCAST_RECEIVED: u32 = 8;
 
+/// A session was established: `key` is the other node's (authenticated);
+/// the JSON adds `"protocol"` and `"outbound"` (whether this node dialled).
+pub const PINECONE_EVENT_SESSION_OPENED: u32 = 9;
+/// A session ended: `key` is the other node's; the JSON adds `"protocol"`
+/// and `"reason"`.
+pub const PINECONE_EVENT_SESSION_CLOSED: u32 = 10;
+
 /// One event, as the callback receives it (`pinecone_event` in C). It and
 /// the string `json` points to are valid only during the callback.
 #[repr(C)]
@@ -47,7 +54,8 @@ pub struct PineconeEvent {
     /// The whole event as a NUL-terminated JSON object: `"event"` names the
     /// kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
     /// `"descending_changed"`, `"root_changed"`, `"path_added"`,
-    /// `"path_removed"`, `"broadcast_received"`), keys are lowercase hex.
+    /// `"path_removed"`, `"broadcast_received"`, `"session_opened"`,
+    /// `"session_closed"`), keys are lowercase hex.
     pub json: *const c_char,
 }
 
@@ -115,6 +123,28 @@ pub(crate) fn describe(event: &Event) -> (u32, u64, Option<PublicKey>, Value) {
             0,
             Some(*key),
             json!({"event": "broadcast_received", "key": hex(key), "at": at.0}),
+        ),
+        Event::SessionOpened {
+            key,
+            protocol,
+            outbound,
+        } => (
+            PINECONE_EVENT_SESSION_OPENED,
+            0,
+            Some(*key),
+            json!({"event": "session_opened", "key": hex(key), "protocol": protocol,
+                "outbound": outbound}),
+        ),
+        Event::SessionClosed {
+            key,
+            protocol,
+            reason,
+        } => (
+            PINECONE_EVENT_SESSION_CLOSED,
+            0,
+            Some(*key),
+            json!({"event": "session_closed", "key": hex(key), "protocol": protocol,
+                "reason": reason}),
         ),
     }
 }

@@ -35,6 +35,10 @@
 //!   implementation numbers them.
 //! * The log callback ([`pinecone_set_log_callback`]) is process-wide;
 //!   everything else is per node.
+//! * End-to-end session streams (`pinecone_node_session_dial`,
+//!   `pinecone_node_session_accept`) are file descriptors the caller owns:
+//!   see the `sessions` module for what reading, writing, `shutdown` and
+//!   `close` do on them.
 
 mod attach;
 mod boundary;
@@ -52,6 +56,7 @@ mod lifecycle;
 mod log;
 mod peer_types;
 mod peerings;
+mod sessions;
 mod static_peers;
 mod stats;
 mod switches;
@@ -76,6 +81,7 @@ pub use events::{
     PINECONE_EVENT_BROADCAST_RECEIVED, PINECONE_EVENT_DESCENDING_CHANGED,
     PINECONE_EVENT_PARENT_CHANGED, PINECONE_EVENT_PATH_ADDED, PINECONE_EVENT_PATH_REMOVED,
     PINECONE_EVENT_PEER_ADDED, PINECONE_EVENT_PEER_REMOVED, PINECONE_EVENT_ROOT_CHANGED,
+    PINECONE_EVENT_SESSION_CLOSED, PINECONE_EVENT_SESSION_OPENED,
 };
 pub use handle::PineconeNode;
 pub use introspection::{pinecone_node_coords, pinecone_node_peers_json, pinecone_node_state_json};
@@ -94,6 +100,11 @@ pub use peer_types::{
 pub use peerings::{
     pinecone_node_connect, pinecone_node_listen_tcp, pinecone_node_listen_ws,
     pinecone_node_peer_count, pinecone_node_peer_count_by_type, PINECONE_PEER_ANY,
+};
+pub use sessions::{
+    pinecone_node_session_accept, pinecone_node_session_count, pinecone_node_session_dial,
+    pinecone_node_session_dial_cancel, pinecone_node_sessions_close, pinecone_node_sessions_json,
+    pinecone_node_sessions_listen, pinecone_node_sessions_unlisten,
 };
 pub use static_peers::{pinecone_node_remove_static_peer, pinecone_node_remove_static_peers};
 pub use stats::pinecone_node_stats_json;

@@ -15,7 +15,9 @@ use crate::handle::{enter, PineconeNode};
 /// `"tree"` (`"is_root"`, `"depth"`), `"snek_paths"`,
 /// `"router_backlog_frames"`, `"connections"` (admitted and refused before
 /// any handshake), `"handshakes"` (by outcome), `"peerings_accepted"` and
-/// `"peerings_refused"` (at the peering limits). Counters only go up
+/// `"peerings_refused"` (at the peering limits) and `"sessions"`
+/// (established now, and what the session endpoint refused and dropped).
+/// Counters only go up
 /// while the node runs; nothing is broken down by peer key. Returns the
 /// bytes the whole string needs, NUL included (nothing was written when
 /// that is more than `cap`; `buf` may be NULL with `cap` 0 to ask), or -1

@@ -130,6 +130,7 @@ fn the_stats_are_json_that_counts_what_crossed() {
     assert!(sent >= 1, "{stats}");
     assert_eq!(stats["forwarding"]["forwarded_frames"], 0, "a is an end");
     assert!(stats["forwarding"]["drops"]["output_full"].is_u64());
+    assert_eq!(stats["sessions"]["established"], 0, "no session opened");
 
     let mut buf = [0 as c_char; 8];
     // SAFETY: a NULL handle must be refused; the buffer is valid.

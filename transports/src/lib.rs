@@ -22,12 +22,20 @@
 //!
 //! On top of them runs a whole node: [`Node`] starts a control thread that
 //! owns the protocol state machine and one I/O driver thread per forwarding
-//! worker (io_uring, or epoll when io_uring is unavailable or not wanted;
-//! see [`IoDriver`]), and takes in the peerings all of the above produce.
-//! The `pinecone` binary is that node as a daemon.
+//! worker (io_uring, or epoll when io_uring is unavailable, not wanted or
+//! not built: the io_uring driver is the default-on cargo feature
+//! `io-uring`; see [`IoDriver`]), and takes in the peerings all of the
+//! above produce. The `pinecone` binary (crate `pinecone-daemon`) is that
+//! node as a daemon.
+//!
+//! Linux only: the drivers use epoll (through mio) and io_uring, and
+//! writes use `MSG_NOSIGNAL`.
 //!
 //! With the cargo feature `bluetooth`, [`bluetooth`] peers with P2P
 //! Matrix apps over Bluetooth LE (Linux and BlueZ).
+//! End-to-end sessions (QUIC and TLS 1.3 over the overlay, see
+//! [`SessionStream`] and `Node::dial_session`) run on a thread of their
+//! own inside the node from the first session call on.
 //!
 //! Unsafe code is denied everywhere but in the io_uring driver, where
 //! queuing a request to the kernel requires it, and in the Bluetooth
@@ -47,6 +55,7 @@ mod io;
 mod listener;
 mod node;
 mod peering;
+mod sessions;
 mod static_peers;
 mod tcp;
 mod transport;
@@ -64,9 +73,12 @@ pub use handshake_stats::HandshakeStats;
 pub use listener::{Listener, LISTEN_BACKLOG};
 pub use node::{
     raise_open_file_limit, Datagram, IoDriver, Node, NodeConfig, NodeError, NodeStats, PeerLimits,
-    PeerRefusal, PeerRefusals, PeeringsByType, TreeStats, RESERVED_DESCRIPTORS,
+    PeerRefusal, PeerRefusals, PeeringsByType, SessionsStats, TreeStats, RESERVED_DESCRIPTORS,
 };
 pub use peering::{PeerOrigin, PeerStream, PeerType, Peering};
+pub use sessions::{
+    SessionConfig, SessionError, SessionInfo, SessionStats, SessionStream, MAX_QUIC_DATAGRAM,
+};
 pub use static_peers::{Backoff, BackoffPolicy, StaticPeers};
 pub use transport::{ManholeFn, PeeringSink, Transport};
 pub use uri::{PeerUri, UriError};

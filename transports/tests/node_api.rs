@@ -229,3 +229,22 @@ fn the_datagram_descriptor_wakes_an_epoll_loop() {
     assert_eq!(wait(10_000), 1);
     assert!(node.try_recv().is_none());
 }
+
+/// Built without the io-uring feature, a node asked for io_uring runs the
+/// epoll driver and works.
+#[cfg(not(feature = "io-uring"))]
+#[test]
+fn without_the_io_uring_feature_a_node_runs_epoll() {
+    use pinecone_transports::{IoDriver, NodeConfig};
+
+    let config = NodeConfig {
+        io: IoDriver::Uring,
+        ..NodeConfig::default()
+    };
+    let a = Arc::new(Node::random(config.clone()).expect("starts"));
+    let b = Arc::new(Node::random(config).expect("starts"));
+    assert_eq!(a.io_driver(), IoDriver::Epoll);
+    join(&a, &b);
+    assert!(reaches(&a, &b, CONVERGENCE));
+    assert!(reaches(&b, &a, CONVERGENCE));
+}

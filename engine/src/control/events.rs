@@ -105,4 +105,25 @@ pub enum Event {
         /// When it was received.
         at: Millis,
     },
+    /// An end-to-end session (one QUIC connection for one protocol) with
+    /// another node was established. Raised by the session endpoint of a
+    /// node that runs one, never by the state machine.
+    SessionOpened {
+        /// The other node's key, authenticated by the session's handshake.
+        key: PublicKey,
+        /// The session's protocol (its ALPN name).
+        protocol: String,
+        /// Whether this node dialled it.
+        outbound: bool,
+    },
+    /// An end-to-end session ended. Raised by the session endpoint, like
+    /// [`Event::SessionOpened`].
+    SessionClosed {
+        /// The other node's key.
+        key: PublicKey,
+        /// The session's protocol.
+        protocol: String,
+        /// Why it ended, in words.
+        reason: String,
+    },
 }

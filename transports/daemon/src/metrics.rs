@@ -38,7 +38,8 @@ impl Collector for Snapshot {
         protocol(&mut out, stats)?;
         admission(&mut out, stats)?;
         tree(&mut out, stats)?;
-        queues(&mut out, stats)
+        queues(&mut out, stats)?;
+        sessions(&mut out, stats)
     }
 }
 
@@ -300,5 +301,19 @@ fn queues(out: &mut Metrics<'_>, stats: &NodeStats) -> std::fmt::Result {
             ("traffic_out", plane.traffic_queue.bytes),
             ("control_in", plane.control_queue_bytes),
         ],
+    )
+}
+
+fn sessions(out: &mut Metrics<'_>, stats: &NodeStats) -> std::fmt::Result {
+    out.gauge(
+        "pinecone_sessions",
+        "End-to-end (QUIC) sessions established now.",
+        stats.sessions.established,
+    )?;
+    out.counters(
+        "pinecone_session_events",
+        "What the session endpoint refused and dropped: incoming attempts refused at its limits (refused_busy), answered with a Retry (retries), whose handshake failed (failed_handshakes); dials that failed (failed_dials); sessions replaced by a newer one (replaced); streams refused (refused_streams); datagrams dropped at its full queue (datagrams_dropped).",
+        ["event"],
+        stats.sessions.events().map(|(event, n)| ([event], n)),
     )
 }

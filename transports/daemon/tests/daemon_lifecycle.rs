@@ -262,6 +262,7 @@ fn serves_prometheus_metrics_that_follow_the_traffic() {
         sample(&after, "pinecone_written_bytes_total")
             > sample(&before, "pinecone_written_bytes_total")
     );
+    assert_eq!(sample(&after, "pinecone_sessions"), 0);
     // Nothing is labelled with a peer key, ours or another's.
     for peer in [
         key.as_str(),

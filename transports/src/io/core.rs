@@ -104,7 +104,9 @@ impl DriverCore {
         }
     }
 
-    /// The socket of the peering `token` names, if it is still attached.
+    /// The socket of the peering `token` names, if it is still attached
+    /// (for the io_uring driver's poll requests).
+    #[cfg(feature = "io-uring")]
     pub(crate) fn fd_of(&mut self, token: u64) -> Option<RawFd> {
         by_token(&mut self.connections, token).map(|c| c.stream.as_raw_fd())
     }

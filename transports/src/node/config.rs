@@ -7,13 +7,15 @@ use pinecone_engine::forward::ForwardConfig;
 
 use super::limits::PeerLimits;
 use crate::config::TransportConfig;
+use crate::sessions::SessionConfig;
 
 /// Which I/O driver moves the bytes of peerings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoDriver {
     /// io_uring (the default): multishot polls on a ring per worker. When
-    /// the kernel does not allow io_uring the node runs the epoll driver
-    /// and says so in its log.
+    /// the kernel does not allow io_uring, or the crate was built without
+    /// its `io-uring` feature, the node runs the epoll driver and says so in
+    /// its log.
     #[default]
     Uring,
     /// mio over epoll.
@@ -55,6 +57,9 @@ pub struct NodeConfig {
     /// worker; off by default, as an application may have its own plans
     /// for its cores (the daemon turns it on).
     pub pin_threads: bool,
+    /// The limits of the session endpoint, which starts at the first
+    /// session call (`Node::listen_sessions`, `Node::dial_session`…).
+    pub sessions: SessionConfig,
 }
 
 impl NodeConfig {

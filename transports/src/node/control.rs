@@ -19,6 +19,7 @@ use super::limits::{PeerCounts, PeerRefusal};
 use super::peerings::{PeeringRecord, Peerings};
 use crate::io::{self, CloseReason, DriverCommand, DriverHandle, DriverReport, PeeringId};
 use crate::peering::Peering;
+use crate::sessions::Inlet;
 use crate::static_peers::StaticPeers;
 
 /// The longest the thread sleeps, so that peering activity reaches the
@@ -84,6 +85,8 @@ pub(crate) struct Control {
     pub(crate) next_timer: Option<Millis>,
     /// When the router's timers last ran.
     pub(crate) timers_ran: Option<Instant>,
+    /// Where datagrams for this node go while sessions run.
+    pub(crate) sessions: Option<Arc<Inlet>>,
 }
 
 impl Control {
@@ -166,6 +169,7 @@ impl Control {
             }
             ControlInput::Doorbell => {}
             ControlInput::Request(request) => self.answer(request, now),
+            ControlInput::SessionEvent(event) => self.on_event(event),
             ControlInput::Shutdown => return false,
         }
         true
@@ -213,6 +217,7 @@ impl Control {
             Request::Refusals(reply) => {
                 let _ = reply.send(self.counts.refusals());
             }
+            Request::RouteToSessions(inlet) => self.sessions = Some(inlet),
             Request::Stats(reply) => {
                 let _ = reply.send(self.stats());
             }

@@ -24,7 +24,8 @@ use super::fair_queue::FairQueue;
 use super::inbox::{control_doorbell, ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusals};
 use super::peerings::Peerings;
-use super::stats::NodeStats;
+use super::sessions::NodeSessions;
+use super::stats::{NodeStats, SessionsStats};
 use crate::admission::{AdmissionStats, PeerGate};
 use crate::io::{self, pin_current, spawn_epoll, spawn_uring, CorePlan, DriverHooks};
 use crate::listener::Listener;
@@ -39,14 +40,16 @@ const MANHOLE_PATIENCE: Duration = Duration::from_secs(5);
 /// A running node. Every method may be called from any thread; dropping
 /// it shuts the node down.
 pub struct Node {
-    public_key: PublicKey,
+    pub(super) public_key: PublicKey,
     io_driver: IoDriver,
     transport: Transport,
-    inbox: Sender<ControlInput>,
-    fabric: Arc<Fabric>,
+    pub(super) inbox: Sender<ControlInput>,
+    pub(super) fabric: Arc<Fabric>,
     deliveries: DeliveryQueue,
     listeners: Mutex<Vec<Listener>>,
     control: Mutex<Option<JoinHandle<()>>>,
+    /// The session endpoint, from the first session call on.
+    pub(super) sessions: NodeSessions,
 }
 
 impl std::fmt::Debug for Node {
@@ -57,7 +60,7 @@ impl std::fmt::Debug for Node {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -116,6 +119,7 @@ impl Node {
             max: config.limits.max_peers,
         };
         let established = Arc::clone(&gate.established);
+        let sessions = NodeSessions::new(signing_key.clone(), config.sessions.clone());
         let transport = Transport::gated(signing_key, config.transport.clone(), gate);
         let static_peers = StaticPeers::start(
             transport.clone(),
@@ -142,6 +146,7 @@ impl Node {
             activity_noted: None,
             next_timer,
             timers_ran: None,
+            sessions: None,
         };
         let thread = thread::Builder::new()
             .name("pinecone-control".to_owned())
@@ -158,6 +163,7 @@ impl Node {
             deliveries,
             listeners: Mutex::new(Vec::new()),
             control: Mutex::new(Some(thread)),
+            sessions,
         })
     }
 
@@ -167,7 +173,8 @@ impl Node {
     }
 
     /// The I/O driver running: the one configured, or epoll when io_uring
-    /// was asked for but the kernel does not allow it.
+    /// was asked for but the kernel does not allow it or the crate was
+    /// built without its `io-uring` feature.
     pub fn io_driver(&self) -> IoDriver {
         self.io_driver
     }
@@ -260,6 +267,7 @@ impl Node {
         let mut stats = self.ask(Request::Stats)?;
         stats.connections = self.transport.admission_stats();
         stats.handshakes = self.transport.handshake_stats();
+        stats.sessions = SessionsStats::new(self.session_count(), self.session_stats());
         Ok(stats)
     }
 
@@ -351,11 +359,13 @@ impl Node {
         self.ask(|reply| Request::Disconnect { port, reply })
     }
 
-    /// Stops listening and dialling, closes every peering and joins every
-    /// thread; a blocked [`recv_timeout`](Self::recv_timeout) returns
-    /// `None`. Calling it again does nothing.
+    /// Stops listening and dialling, closes every session (telling the
+    /// peers) and every peering and joins every thread; a blocked
+    /// [`recv_timeout`](Self::recv_timeout) returns `None`, blocked session
+    /// accepts and dials fail. Calling it again does nothing.
     pub fn shutdown(&self) {
         lock(&self.listeners).clear();
+        self.sessions.stop();
         let Some(control) = lock(&self.control).take() else {
             return;
         };

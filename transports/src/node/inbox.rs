@@ -13,6 +13,7 @@ use super::limits::{PeerRefusal, PeerRefusals};
 use super::stats::NodeStats;
 use crate::io::DriverReport;
 use crate::peering::Peering;
+use crate::sessions::Inlet;
 use crate::uri::{PeerUri, UriError};
 
 /// One message for the control thread.
@@ -31,6 +32,8 @@ pub(crate) enum ControlInput {
     Doorbell,
     /// A call from the handle.
     Request(Request),
+    /// An event of the session endpoint, for the subscribers.
+    SessionEvent(Event),
     /// Stop: close every peering and end the thread.
     Shutdown,
 }
@@ -65,6 +68,9 @@ pub(crate) enum Request {
     Refusals(Sender<PeerRefusals>),
     /// The node's stats (what the control thread sees).
     Stats(Sender<NodeStats>),
+    /// Hand every datagram for this node to the session endpoint from now
+    /// on.
+    RouteToSessions(Arc<Inlet>),
 }
 
 /// The control thread's doorbell, rung after a worker round that queued

@@ -23,6 +23,7 @@ mod inbox;
 mod limits;
 mod outbound;
 mod peerings;
+mod sessions;
 mod stats;
 
 pub use config::{IoDriver, NodeConfig};
@@ -32,4 +33,4 @@ pub use handle::Node;
 pub use limits::{
     raise_open_file_limit, PeerLimits, PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,
 };
-pub use stats::{NodeStats, PeeringsByType, TreeStats};
+pub use stats::{NodeStats, PeeringsByType, SessionsStats, TreeStats};

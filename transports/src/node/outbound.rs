@@ -83,13 +83,19 @@ impl Control {
         }
     }
 
+    /// Hands a datagram for this node to the session endpoint while
+    /// sessions run, to the application's receive queue otherwise.
     pub(super) fn deliver(&self, datagram: Datagram) {
+        if let Some(sessions) = &self.sessions {
+            sessions.push(datagram);
+            return;
+        }
         if self.deliveries.deliver(datagram).is_err() {
             debug!("receive queue full: datagram dropped");
         }
     }
 
-    fn on_event(&mut self, event: Event) {
+    pub(super) fn on_event(&mut self, event: Event) {
         if let Event::PeerRemoved { port, reason, .. } = &event {
             if *reason != RemovalReason::Disconnected {
                 if let Some(id) = self.peerings.id_of(*port) {

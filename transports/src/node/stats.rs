@@ -9,6 +9,7 @@ use super::control::Control;
 use super::limits::PeerRefusals;
 use crate::admission::AdmissionStats;
 use crate::handshake_stats::HandshakeStats;
+use crate::sessions::SessionStats;
 
 /// A node's counters and gauges at one moment ([`Node::stats`]).
 ///
@@ -44,6 +45,61 @@ pub struct NodeStats {
     pub peerings_accepted: u64,
     /// Peerings refused at the peering limits after their handshake.
     pub peerings_refused: PeerRefusals,
+    /// End-to-end sessions: how many now, and what their endpoint refused
+    /// and dropped (all zeros while no session was ever used).
+    pub sessions: SessionsStats,
+}
+
+/// End-to-end sessions ([`Node::session_count`](super::Node::session_count)
+/// and [`Node::session_stats`](super::Node::session_stats)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SessionsStats {
+    /// Sessions established now.
+    pub established: u64,
+    /// Incoming attempts refused at the limits (or for no protocol).
+    pub refused_busy: u64,
+    /// Incoming attempts answered with a Retry (address validation).
+    pub retries: u64,
+    /// Incoming attempts whose handshake failed.
+    pub failed_handshakes: u64,
+    /// Dials whose handshake failed.
+    pub failed_dials: u64,
+    /// Sessions replaced by a newer one with the same key and protocol.
+    pub replaced: u64,
+    /// Streams refused (no listener, or its backlog full).
+    pub refused_streams: u64,
+    /// Datagrams dropped at the session thread's full queue.
+    pub datagrams_dropped: u64,
+}
+
+impl SessionsStats {
+    /// The sessions established now with the endpoint's counts.
+    pub(crate) fn new(established: usize, counts: SessionStats) -> SessionsStats {
+        SessionsStats {
+            established: established as u64,
+            refused_busy: counts.refused_busy,
+            retries: counts.retries,
+            failed_handshakes: counts.failed_handshakes,
+            failed_dials: counts.failed_dials,
+            replaced: counts.replaced,
+            refused_streams: counts.refused_streams,
+            datagrams_dropped: counts.datagrams_dropped,
+        }
+    }
+
+    /// Each count's name (`snake_case`, as serialised) with its value, the
+    /// established sessions left out.
+    pub fn events(&self) -> [(&'static str, u64); 7] {
+        [
+            ("refused_busy", self.refused_busy),
+            ("retries", self.retries),
+            ("failed_handshakes", self.failed_handshakes),
+            ("failed_dials", self.failed_dials),
+            ("replaced", self.replaced),
+            ("refused_streams", self.refused_streams),
+            ("datagrams_dropped", self.datagrams_dropped),
+        ]
+    }
 }
 
 /// Peerings by medium (the reference's peer types).
@@ -116,6 +172,7 @@ impl Control {
             handshakes: HandshakeStats::default(),
             peerings_accepted: self.counts.admitted(),
             peerings_refused: self.counts.refusals(),
+            sessions: SessionsStats::default(),
         }
     }
 

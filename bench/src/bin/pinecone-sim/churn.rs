@@ -9,8 +9,9 @@
 //! the first cut; after the last restore they go on for [`WATCH_MS`], and a
 //! full check ends the run.
 
-use crate::network::Unobserved;
-use crate::rng::Rng;
+use pinecone_netkit::network::Unobserved;
+use pinecone_netkit::rng::Rng;
+
 use crate::simulation::{stable_since, Simulation, PROBE_INTERVAL_MS, ROUND_SAMPLE};
 use crate::topology::Topology;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use pinecone_engine::control::{Millis, Router};
 use pinecone_engine::wire::PublicKey;
+use pinecone_netkit::network::EPOCH_MS;
 
-use crate::network::EPOCH_MS;
 use crate::probes::ProbeRound;
 use crate::simulation::Simulation;
 use crate::topology::NodeId;

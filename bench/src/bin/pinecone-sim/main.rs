@@ -6,10 +6,8 @@
 mod churn;
 mod explain;
 mod keys;
-mod network;
 mod probes;
 mod report;
-mod rng;
 mod simulation;
 mod stretch;
 mod topology;

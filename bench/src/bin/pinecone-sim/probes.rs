@@ -3,9 +3,9 @@
 
 use pinecone_engine::control::Delivery;
 use pinecone_engine::wire::{Frame, PublicKey, Watermark};
+use pinecone_netkit::network::{Network, Observer};
+use pinecone_netkit::rng::Rng;
 
-use crate::network::{Network, Observer};
-use crate::rng::Rng;
 use crate::topology::{NodeId, Topology};
 
 /// Bytes that start every probe payload.

@@ -5,12 +5,12 @@ use std::time::Instant;
 
 use pinecone_engine::control::{Counters, RouterConfig};
 use pinecone_engine::wire::PublicKey;
+use pinecone_netkit::network::{Network, NetworkStats, NodeSpec, Unobserved};
+use pinecone_netkit::rng::Rng;
 
 use crate::churn::{self, ChurnOutcome};
 use crate::keys::signing_key;
-use crate::network::{Network, NetworkStats, Unobserved};
 use crate::probes::{choose_pairs, hop_cap, shortest_paths, ProbeRound};
-use crate::rng::Rng;
 use crate::stretch::StretchSummary;
 use crate::topology::{NodeId, Topology};
 
@@ -121,17 +121,20 @@ impl<'t> Simulation<'t> {
     /// both its ends have started.
     pub fn new(topology: &'t Topology, settings: Settings) -> Simulation<'t> {
         let wall = Instant::now();
-        let signing_keys = (0..topology.node_count() as NodeId)
-            .map(|node| signing_key(settings.seed, topology.name(node)))
-            .collect();
         let mut rng = Rng::new(settings.seed, START_STREAM);
         let starts: Vec<u64> = (0..topology.node_count())
             .map(|_| rng.below(START_SPREAD_MS))
             .collect();
+        let nodes = (0..topology.node_count() as NodeId)
+            .map(|node| NodeSpec {
+                key: signing_key(settings.seed, topology.name(node)),
+                start_ms: starts[node as usize],
+                uri: format!("sim://{}", topology.name(node)),
+            })
+            .collect();
         let mut network = Network::new(
-            topology,
-            signing_keys,
-            &starts,
+            nodes,
+            topology.links(),
             &RouterConfig {
                 wakeup_broadcasts: settings.wakeup_broadcasts,
                 ..RouterConfig::default()
@@ -180,6 +183,15 @@ impl<'t> Simulation<'t> {
         } else {
             None
         };
+        for closure in &self.network.stats().first_closures {
+            eprintln!(
+                "[sim] t={:.3}s node {} closed port {}: {}",
+                closure.at_ms as f64 / 1000.0,
+                closure.node,
+                closure.port,
+                closure.reason
+            );
+        }
         Ok(Outcome {
             converged_at_ms: stable_since(&rounds),
             pairs: check.result.pairs,

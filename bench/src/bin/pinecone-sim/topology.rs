@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 /// Index of a node in a [`Topology`], in order of first appearance.
-pub type NodeId = u32;
+pub use pinecone_netkit::network::NodeId;
 
 /// An undirected graph of named nodes.
 #[derive(Debug)]
