@@ -60,11 +60,17 @@ pub type PineconeEventFn =
 pub(crate) fn describe(event: &Event) -> (u32, u64, Option<PublicKey>, Value) {
     let hex = |key: &PublicKey| key.to_string();
     match event {
-        Event::PeerAdded { port, key } => (
+        Event::PeerAdded {
+            port,
+            key,
+            peer_type,
+            zone,
+        } => (
             PINECONE_EVENT_PEER_ADDED,
             *port,
             Some(*key),
-            json!({"event": "peer_added", "port": port, "key": hex(key)}),
+            json!({"event": "peer_added", "port": port, "key": hex(key),
+                "peer_type": *peer_type as u8, "zone": zone}),
         ),
         Event::PeerRemoved { port, key, reason } => (
             PINECONE_EVENT_PEER_REMOVED,

@@ -39,6 +39,7 @@ mod handshake;
 mod inbound;
 mod io;
 mod listener;
+mod multicast;
 mod node;
 mod peering;
 mod static_peers;
@@ -55,6 +56,10 @@ pub use handshake::{
     exchange_handshake, HandshakeFailure, TimeoutStream, DEFAULT_HANDSHAKE_TIMEOUT,
 };
 pub use listener::{Listener, LISTEN_BACKLOG};
+pub use multicast::{
+    parse_address_list, AddressListError, Beacon, BeaconError, MulticastConfig, MulticastStats,
+    NetInterface, BEACON_LEN, GROUP_PORT, GROUP_V4, GROUP_V6,
+};
 pub use node::{
     raise_open_file_limit, Datagram, IoDriver, Node, NodeConfig, NodeError, PeerLimits,
     PeerRefusal, PeerRefusals, RESERVED_DESCRIPTORS,

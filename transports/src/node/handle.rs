@@ -21,6 +21,7 @@ use super::error::NodeError;
 use super::fair_queue::FairQueue;
 use super::inbox::{ControlInput, Request, WakeBell};
 use super::limits::{PeerCounts, PeerRefusals};
+use super::multicast::MulticastSlot;
 use super::peerings::Peerings;
 use crate::admission::{AdmissionStats, PeerGate};
 use crate::io::{self, pin_current, spawn_epoll, spawn_uring, CorePlan, DriverHooks};
@@ -38,12 +39,13 @@ const MANHOLE_PATIENCE: Duration = Duration::from_secs(5);
 pub struct Node {
     public_key: PublicKey,
     io_driver: IoDriver,
-    transport: Transport,
-    inbox: Sender<ControlInput>,
+    pub(super) transport: Transport,
+    pub(super) inbox: Sender<ControlInput>,
     fabric: Arc<Fabric>,
     deliveries: Receiver<Datagram>,
     listeners: Mutex<Vec<Listener>>,
     control: Mutex<Option<JoinHandle<()>>>,
+    pub(super) multicast: MulticastSlot,
 }
 
 impl std::fmt::Debug for Node {
@@ -156,6 +158,7 @@ impl Node {
             deliveries,
             listeners: Mutex::new(Vec::new()),
             control: Mutex::new(Some(thread)),
+            multicast: MulticastSlot::default(),
         })
     }
 
@@ -319,6 +322,7 @@ impl Node {
     /// thread; a blocked [`recv_timeout`](Self::recv_timeout) returns
     /// `None`. Calling it again does nothing.
     pub fn shutdown(&self) {
+        self.multicast.stop();
         lock(&self.listeners).clear();
         let Some(control) = lock(&self.control).take() else {
             return;
@@ -349,7 +353,7 @@ impl Drop for Node {
 }
 
 /// A sink that hands peerings to the control thread.
-fn peering_sink(inbox: &Sender<ControlInput>) -> PeeringSink {
+pub(super) fn peering_sink(inbox: &Sender<ControlInput>) -> PeeringSink {
     let inbox = inbox.clone();
     Arc::new(move |peering| {
         let _ = inbox.send(ControlInput::Peering {

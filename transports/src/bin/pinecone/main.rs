@@ -88,6 +88,15 @@ fn run(args: Args) -> Result<(), String> {
             let _ = writeln!(out, "Manhole at http://{bound}/manhole");
         }
     }
+    if let Some(multicast) = args.multicast() {
+        let port = node
+            .start_multicast(multicast)
+            .map_err(|e| format!("cannot start multicast discovery: {e}"))?;
+        let _ = writeln!(
+            out,
+            "Multicast discovery on, inviting peers to TCP port {port}"
+        );
+    }
     let _ = out.flush();
     drop(out);
     for uri in args.connect.iter().filter(|u| !u.trim().is_empty()) {
