@@ -47,7 +47,9 @@ pub struct PineconeEvent {
     /// The whole event as a NUL-terminated JSON object: `"event"` names the
     /// kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
     /// `"descending_changed"`, `"root_changed"`, `"path_added"`,
-    /// `"path_removed"`, `"broadcast_received"`), keys are lowercase hex.
+    /// `"path_removed"`, `"broadcast_received"`), keys are lowercase hex;
+    /// `"peer_added"` also gives the peering's `"peer_type"` (a
+    /// `PINECONE_PEER_*` number) and `"zone"`.
     pub json: *const c_char,
 }
 

@@ -48,6 +48,7 @@ mod handshakes;
 mod held;
 mod introspection;
 mod lifecycle;
+mod multicast;
 mod peer_types;
 mod peerings;
 
@@ -73,6 +74,11 @@ pub use introspection::{pinecone_node_coords, pinecone_node_peers_json, pinecone
 pub use lifecycle::{
     pinecone_node_free, pinecone_node_new, pinecone_node_public_key, pinecone_node_shutdown,
     pinecone_version,
+};
+pub use multicast::{
+    pinecone_node_multicast_set_interfaces, pinecone_node_multicast_start,
+    pinecone_node_multicast_stop, PineconeInterface, PINECONE_INTERFACE_LOOPBACK,
+    PINECONE_INTERFACE_MULTICAST, PINECONE_INTERFACE_POINT_TO_POINT, PINECONE_INTERFACE_UP,
 };
 pub use peer_types::{
     PINECONE_PEER_BLUETOOTH, PINECONE_PEER_BONJOUR, PINECONE_PEER_MULTICAST, PINECONE_PEER_PIPE,
