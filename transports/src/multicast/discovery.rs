@@ -416,6 +416,8 @@ impl Worker {
             .is_some_and(|set| set.contains(&(beacon.key, interface.name.clone())));
         let verdict =
             lock(&self.shared.policy).consider(beacon.key, interface.index, remote, is_peered, now);
+        tracing::trace!(key = %beacon.key, source = %received.source, interface = %interface.name,
+            peered = is_peered, ?verdict, "beacon");
         if verdict != Verdict::Dial {
             return;
         }
@@ -431,13 +433,13 @@ impl Worker {
             .name("pinecone-multicast-dial".to_owned())
             .stack_size(DIAL_STACK)
             .spawn(move || {
-                dial(&shared, &ticket, local, zone);
-                lock(&shared.policy).finished(&ticket);
+                let delivered = dial(&shared, &ticket, local, zone);
+                lock(&shared.policy).finished(&ticket, delivered, Instant::now());
             });
         if let Err(error) = spawned {
             warn!(%error, "cannot start a thread to dial a multicast peer");
             bump(&counters.dial_failures);
-            lock(&self.shared.policy).finished(&ticket);
+            lock(&self.shared.policy).finished(&ticket, false, Instant::now());
         }
     }
 }
@@ -475,8 +477,9 @@ fn dial_addresses(
 }
 
 /// Dials the node a beacon named and hands the peering to the node, unless
-/// discovery stopped meanwhile or the handshake names another key.
-fn dial(shared: &Shared, ticket: &DialTicket, local: SocketAddr, zone: String) {
+/// discovery stopped meanwhile or the handshake names another key; answers
+/// whether it handed one over.
+fn dial(shared: &Shared, ticket: &DialTicket, local: SocketAddr, zone: String) -> bool {
     let counters = &shared.counters;
     let transport = &shared.hooks.transport;
     let timeout = transport.config().connect_timeout;
@@ -485,7 +488,7 @@ fn dial(shared: &Shared, ticket: &DialTicket, local: SocketAddr, zone: String) {
         Err(error) => {
             bump(&counters.dial_failures);
             debug!(address = %ticket.address, %zone, %error, "cannot connect to a multicast peer");
-            return;
+            return false;
         }
     };
     let origin = PeerOrigin {
@@ -498,20 +501,21 @@ fn dial(shared: &Shared, ticket: &DialTicket, local: SocketAddr, zone: String) {
         Ok(peering) => peering,
         Err(_) => {
             bump(&counters.dial_failures);
-            return;
+            return false;
         }
     };
     if peering.public_key != ticket.key {
         bump(&counters.dial_failures);
         info!(address = %ticket.address, beacon = %ticket.key, handshake = %peering.public_key,
             "closing a multicast peering whose key is not the beacon's");
-        return;
+        return false;
     }
     if shared.stopping() {
-        return;
+        return false;
     }
     bump(&counters.dialled);
     (shared.hooks.sink)(peering);
+    true
 }
 
 #[cfg(test)]

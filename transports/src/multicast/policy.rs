@@ -14,6 +14,11 @@ use pinecone_engine::wire::PublicKey;
 /// followed (its node then waits for the other side to dial).
 const MAX_FOLLOWED: usize = 4_096;
 
+/// How long a link whose dial delivered a peering counts as dialled while
+/// the node's list of peerings may not show it yet (the list answering a
+/// beacon can be taken just before the peering reaches the node).
+const SETTLE: Duration = Duration::from_secs(3);
+
 /// What to do about a beacon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -25,7 +30,7 @@ pub(crate) enum Verdict {
     /// The key is already peered on that interface.
     Peered,
     /// A dial to that address, or to that key on that interface, is in
-    /// progress.
+    /// progress, or has just delivered a peering.
     Dialling,
     /// As many dials as allowed are in progress.
     Busy,
@@ -61,6 +66,8 @@ pub(crate) struct DialPolicy {
     addresses: HashSet<SocketAddr>,
     links: HashSet<(PublicKey, u32)>,
     waiting: HashMap<(PublicKey, u32), Waiting>,
+    /// Links whose dial delivered a peering, and when.
+    settling: HashMap<(PublicKey, u32), Instant>,
 }
 
 impl DialPolicy {
@@ -73,6 +80,7 @@ impl DialPolicy {
             addresses: HashSet::new(),
             links: HashSet::new(),
             waiting: HashMap::new(),
+            settling: HashMap::new(),
         }
     }
 
@@ -93,9 +101,14 @@ impl DialPolicy {
         let link = (key, interface);
         if peered {
             self.waiting.remove(&link);
+            self.settling.remove(&link);
             return Verdict::Peered;
         }
-        if self.links.contains(&link) || self.addresses.contains(&address) {
+        let settling = self
+            .settling
+            .get(&link)
+            .is_some_and(|at| now.saturating_duration_since(*at) < SETTLE);
+        if settling || self.links.contains(&link) || self.addresses.contains(&address) {
             return Verdict::Dialling;
         }
         if key < self.own_key && !self.waited_out(link, now) {
@@ -109,11 +122,18 @@ impl DialPolicy {
         Verdict::Dial
     }
 
-    /// The dial for `ticket` ended, whatever its outcome.
-    pub(crate) fn finished(&mut self, ticket: &DialTicket) {
+    /// The dial for `ticket` ended at `now`; `delivered` says whether it
+    /// handed the node a peering.
+    pub(crate) fn finished(&mut self, ticket: &DialTicket, delivered: bool, now: Instant) {
+        let link = (ticket.key, ticket.interface);
         self.addresses.remove(&ticket.address);
-        self.links.remove(&(ticket.key, ticket.interface));
-        self.waiting.remove(&(ticket.key, ticket.interface));
+        self.links.remove(&link);
+        self.waiting.remove(&link);
+        if delivered {
+            self.settling
+                .retain(|_, at| now.saturating_duration_since(*at) < SETTLE);
+            self.settling.insert(link, now);
+        }
     }
 
     /// Notes that `link`'s node was heard unpeered at `now`; answers
@@ -202,7 +222,7 @@ mod tests {
             policy.consider(HIGH, 2, address(3), false, now),
             Verdict::Dial
         );
-        policy.finished(&ticket(HIGH, 1, 1));
+        policy.finished(&ticket(HIGH, 1, 1), false, now);
         assert_eq!(
             policy.consider(HIGH, 1, address(1), false, now),
             Verdict::Dial
@@ -279,9 +299,30 @@ mod tests {
             policy.consider(HIGH, 2, address(3), false, now),
             Verdict::Busy
         );
-        policy.finished(&ticket(MID, 1, 1));
+        policy.finished(&ticket(MID, 1, 1), false, now);
         assert_eq!(
             policy.consider(HIGH, 2, address(3), false, now),
+            Verdict::Dial
+        );
+    }
+
+    #[test]
+    fn a_delivered_peering_settles_before_the_list_shows_it() {
+        let mut policy = DialPolicy::new(MID, GRACE, 4);
+        let now = Instant::now();
+        assert_eq!(
+            policy.consider(HIGH, 1, address(1), false, now),
+            Verdict::Dial
+        );
+        policy.finished(&ticket(HIGH, 1, 1), true, now);
+        // The other family's beacon, judged on a list taken too early.
+        assert_eq!(
+            policy.consider(HIGH, 1, address(2), false, now),
+            Verdict::Dialling
+        );
+        let later = now + SETTLE;
+        assert_eq!(
+            policy.consider(HIGH, 1, address(2), false, later),
             Verdict::Dial
         );
     }
