@@ -107,6 +107,26 @@
 #define PINECONE_LOG_TRACE 5
 
 /*
+ `pinecone_interface.flags`: the interface is up.
+ */
+#define PINECONE_INTERFACE_UP 1
+
+/*
+ `pinecone_interface.flags`: the interface can multicast.
+ */
+#define PINECONE_INTERFACE_MULTICAST 2
+
+/*
+ `pinecone_interface.flags`: a loopback interface.
+ */
+#define PINECONE_INTERFACE_LOOPBACK 4
+
+/*
+ `pinecone_interface.flags`: a point-to-point link.
+ */
+#define PINECONE_INTERFACE_POINT_TO_POINT 8
+
+/*
  A local pipe or socket pair (the fastest medium).
  */
 #define PINECONE_PEER_PIPE 0
@@ -147,6 +167,31 @@ typedef struct pinecone_conduit pinecone_conduit;
 typedef struct pinecone_node pinecone_node;
 
 /*
+ A network interface as the host describes it to
+ `pinecone_node_multicast_set_interfaces`.
+ */
+typedef struct {
+  /*
+   Its name (NUL-terminated UTF-8): the zone of peerings found on it.
+   */
+  const char *name;
+  /*
+   Its index; 0 to have it looked up by name.
+   */
+  uint32_t index;
+  /*
+   `PINECONE_INTERFACE_*` bits.
+   */
+  uint32_t flags;
+  /*
+   Its addresses, space-separated (NUL-terminated; NULL for none):
+   each an IPv4 or IPv6 address, optionally with a `/prefix` length
+   and an IPv6 `%zone`, as "192.168.1.5/24 fe80::1%wlan0/64".
+   */
+  const char *addresses;
+} pinecone_interface;
+
+/*
  One event, as the callback receives it (`pinecone_event` in C). It and
  the string `json` points to are valid only during the callback.
  */
@@ -168,7 +213,9 @@ typedef struct {
    kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
    `"descending_changed"`, `"root_changed"`, `"path_added"`,
    `"path_removed"`, `"broadcast_received"`, `"session_opened"`,
-   `"session_closed"`), keys are lowercase hex.
+   `"session_closed"`), keys are lowercase hex; `"peer_added"` also
+   gives the peering's `"peer_type"` (a `PINECONE_PEER_*` number) and
+   `"zone"`.
    */
   const char *json;
 } pinecone_event;
@@ -480,6 +527,55 @@ int pinecone_node_listen_tcp(pinecone_node *node, const char *addr, char *bound,
  string; `bound` is NULL or points to `bound_len` writable bytes.
  */
 int pinecone_node_listen_ws(pinecone_node *node, const char *addr, char *bound, size_t bound_len);
+
+/*
+ Makes multicast discovery use the `count` interfaces at `interfaces`
+ instead of listing the system's, for hosts where the process cannot
+ list them: call it again whenever the network changes. NULL goes back
+ to the system's list (`count` is then ignored); a non-NULL pointer with
+ `count` 0 means no interface. May be called before or after
+ `pinecone_node_multicast_start`; a running discovery looks at the new
+ list at once. Returns 0, or -1 on failure (a NULL or non-UTF-8 name,
+ an address that cannot be read), in which case nothing changed.
+
+ # Safety
+
+ `node` is NULL or a live handle; `interfaces` is NULL or points to
+ `count` readable `pinecone_interface`s whose strings are NULL or
+ NUL-terminated.
+ */
+int pinecone_node_multicast_set_interfaces(pinecone_node *node,
+                                           const pinecone_interface *interfaces,
+                                           size_t count);
+
+/*
+ Starts LAN multicast discovery: beacons to 224.0.0.114 and ff02::114
+ port 60606 on every suitable interface (up, multicast, neither loopback
+ nor point-to-point) whose name `interfaces_regex` matches (a regular
+ expression searched in the name; NULL: every one), dials to the nodes
+ heard, and a TCP listener of its own on a free port. Peerings it makes
+ have `PINECONE_PEER_MULTICAST` and the interface's name as zone. Called
+ again, it restarts with the new pattern. Returns 0, or -1 on failure
+ (a pattern that does not compile, sockets that cannot be opened).
+
+ # Safety
+
+ `node` is NULL or a live handle; `interfaces_regex` is NULL or a
+ NUL-terminated string.
+ */
+int pinecone_node_multicast_start(pinecone_node *node, const char *interfaces_regex);
+
+/*
+ Stops multicast discovery: its listener closes and no more beacons or
+ dials go out. Peerings it made stay up (close them with
+ `pinecone_node_disconnect_peer_type(node, PINECONE_PEER_MULTICAST)`).
+ Returns 0 (also when it was not running), or -1 on failure.
+
+ # Safety
+
+ `node` is NULL or a live handle.
+ */
+int pinecone_node_multicast_stop(pinecone_node *node);
 
 /*
  Starts a node. Its ed25519 key comes from the 32-byte `seed32`, or is

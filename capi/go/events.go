@@ -16,7 +16,8 @@ type EventKind uint32
 
 // The kinds of events.
 const (
-	// EventPeerAdded: a peering came up; Port and Key are its.
+	// EventPeerAdded: a peering came up; Port and Key are its, and the
+	// JSON has its "peer_type" (a PeerType number) and "zone".
 	EventPeerAdded EventKind = C.PINECONE_EVENT_PEER_ADDED
 	// EventPeerRemoved: a peering went away; Port and Key are its, and the
 	// JSON has the reason.

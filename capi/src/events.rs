@@ -55,7 +55,9 @@ pub struct PineconeEvent {
     /// kind (`"peer_added"`, `"peer_removed"`, `"parent_changed"`,
     /// `"descending_changed"`, `"root_changed"`, `"path_added"`,
     /// `"path_removed"`, `"broadcast_received"`, `"session_opened"`,
-    /// `"session_closed"`), keys are lowercase hex.
+    /// `"session_closed"`), keys are lowercase hex; `"peer_added"` also
+    /// gives the peering's `"peer_type"` (a `PINECONE_PEER_*` number) and
+    /// `"zone"`.
     pub json: *const c_char,
 }
 
@@ -68,11 +70,17 @@ pub type PineconeEventFn =
 pub(crate) fn describe(event: &Event) -> (u32, u64, Option<PublicKey>, Value) {
     let hex = |key: &PublicKey| key.to_string();
     match event {
-        Event::PeerAdded { port, key } => (
+        Event::PeerAdded {
+            port,
+            key,
+            peer_type,
+            zone,
+        } => (
             PINECONE_EVENT_PEER_ADDED,
             *port,
             Some(*key),
-            json!({"event": "peer_added", "port": port, "key": hex(key)}),
+            json!({"event": "peer_added", "port": port, "key": hex(key),
+                "peer_type": *peer_type as u8, "zone": zone}),
         ),
         Event::PeerRemoved { port, key, reason } => (
             PINECONE_EVENT_PEER_REMOVED,

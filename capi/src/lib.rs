@@ -54,6 +54,7 @@ mod handshakes;
 mod introspection;
 mod lifecycle;
 mod log;
+mod multicast;
 mod peer_types;
 mod peerings;
 mod sessions;
@@ -92,6 +93,11 @@ pub use lifecycle::{
 pub use log::{
     pinecone_set_log_callback, PineconeLogFn, PINECONE_LOG_DEBUG, PINECONE_LOG_ERROR,
     PINECONE_LOG_INFO, PINECONE_LOG_OFF, PINECONE_LOG_TRACE, PINECONE_LOG_WARN,
+};
+pub use multicast::{
+    pinecone_node_multicast_set_interfaces, pinecone_node_multicast_start,
+    pinecone_node_multicast_stop, PineconeInterface, PINECONE_INTERFACE_LOOPBACK,
+    PINECONE_INTERFACE_MULTICAST, PINECONE_INTERFACE_POINT_TO_POINT, PINECONE_INTERFACE_UP,
 };
 pub use peer_types::{
     PINECONE_PEER_BLUETOOTH, PINECONE_PEER_BONJOUR, PINECONE_PEER_MULTICAST, PINECONE_PEER_PIPE,

@@ -88,6 +88,8 @@ fn peering_events_reach_the_callback_until_it_is_removed() {
     assert_eq!(json["event"], "peer_added");
     assert_eq!(json["port"], *port);
     assert_eq!(json["key"], hex(&b_key));
+    assert_eq!(json["peer_type"], PINECONE_PEER_REMOTE);
+    assert_eq!(json["zone"], "", "an accepted TCP peering's zone");
     let (status, message) = seen.nested_status.lock().unwrap().clone().unwrap();
     assert_eq!(
         status, -1,

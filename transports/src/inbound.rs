@@ -93,7 +93,7 @@ fn accepted_origin(remote: SocketAddr, zone: &str) -> PeerOrigin {
 /// Runs `job` on a new thread if the transport admits a connection from
 /// `remote`; otherwise the connection is closed at once (admission counts
 /// and logs the refusal).
-fn set_up<F>(transport: &Transport, stream: TcpStream, remote: SocketAddr, job: F)
+pub(crate) fn set_up<F>(transport: &Transport, stream: TcpStream, remote: SocketAddr, job: F)
 where
     F: FnOnce(&Transport, TcpStream) + Send + 'static,
 {

@@ -53,6 +53,7 @@ mod handshake_stats;
 mod inbound;
 mod io;
 mod listener;
+mod multicast;
 mod node;
 mod peering;
 mod sessions;
@@ -71,6 +72,10 @@ pub use handshake::{
 };
 pub use handshake_stats::HandshakeStats;
 pub use listener::{Listener, LISTEN_BACKLOG};
+pub use multicast::{
+    parse_address_list, AddressListError, Beacon, BeaconError, MulticastConfig, MulticastStats,
+    NetInterface, BEACON_LEN, GROUP_PORT, GROUP_V4, GROUP_V6,
+};
 pub use node::{
     raise_open_file_limit, Datagram, IoDriver, Node, NodeConfig, NodeError, NodeStats, PeerLimits,
     PeerRefusal, PeerRefusals, PeeringsByType, SessionsStats, TreeStats, RESERVED_DESCRIPTORS,

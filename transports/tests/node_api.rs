@@ -75,7 +75,7 @@ fn disconnecting_a_port_removes_the_peering_on_both_sides() {
     let mut events = std::iter::from_fn(|| events.recv_timeout(Duration::from_secs(5)).ok());
     let b_key = b.public_key();
     assert!(events.by_ref().any(
-        |event| matches!(event, Event::PeerAdded { port: p, key } if p == port && key == b_key)
+        |event| matches!(event, Event::PeerAdded { port: p, key, .. } if p == port && key == b_key)
     ));
     assert!(a.disconnect(port).expect("disconnect"));
     assert!(!a.disconnect(port).expect("disconnect again"));

@@ -2,7 +2,7 @@
 //! datagrams for the application, and observable events.
 
 use super::error::PeerError;
-use super::peers::Port;
+use super::peers::{PeerType, Port};
 use super::time::Millis;
 use crate::wire::{Coords, PublicKey};
 
@@ -54,6 +54,10 @@ pub enum Event {
         port: Port,
         /// The peer's key.
         key: PublicKey,
+        /// Its medium.
+        peer_type: PeerType,
+        /// Its zone (for multicast peerings, the interface's name).
+        zone: String,
     },
     /// A peering was removed. When `reason` is not
     /// [`RemovalReason::Disconnected`] the caller must close its connection.

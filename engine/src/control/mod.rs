@@ -146,8 +146,15 @@ impl Router {
     /// and queues our root announcement to it.
     pub fn add_peer(&mut self, peer: PeerInfo, now: Millis) -> Port {
         let key = peer.key;
+        let peer_type = peer.peer_type;
+        let zone = peer.zone.clone();
         let port = self.peers.attach(peer, now);
-        self.out.event(Event::PeerAdded { port, key });
+        self.out.event(Event::PeerAdded {
+            port,
+            key,
+            peer_type,
+            zone,
+        });
         self.send_announcement(port, now);
         port
     }

@@ -2,7 +2,7 @@
 //! spellings.
 
 use clap::{ArgGroup, Parser};
-use pinecone_transports::{Cidr, IoDriver};
+use pinecone_transports::{Cidr, IoDriver, MulticastConfig};
 
 /// A Pinecone overlay routing node.
 #[derive(Debug, Parser)]
@@ -104,6 +104,34 @@ pub struct Args {
     /// find this node: it is a central only.
     #[arg(long)]
     pub bluetooth: bool,
+
+    /// Find peers on the LAN by multicast, as the reference's daemon does:
+    /// beacons to 224.0.0.114 and ff02::114 port 60606 on every suitable
+    /// interface, and a TCP listener of its own on a free port for the
+    /// peers they invite.
+    #[arg(long)]
+    pub multicast: bool,
+
+    /// Run multicast discovery only on interfaces whose name matches this
+    /// regular expression (a search: `^eth` anchors it); implies
+    /// `--multicast`.
+    #[arg(long, value_name = "REGEX", value_parser = parse_interface_pattern)]
+    pub multicast_interfaces: Option<MulticastConfig>,
+}
+
+impl Args {
+    /// The settings of multicast discovery, when it is wanted.
+    pub fn multicast(&self) -> Option<MulticastConfig> {
+        match &self.multicast_interfaces {
+            Some(config) => Some(config.clone()),
+            None => self.multicast.then(MulticastConfig::default),
+        }
+    }
+}
+
+/// Compiles an interface pattern.
+fn parse_interface_pattern(text: &str) -> Result<MulticastConfig, String> {
+    MulticastConfig::matching(text).map_err(|error| error.to_string())
 }
 
 /// The reference daemon's single-dash flags and their spellings here.
@@ -278,6 +306,25 @@ mod tests {
         .expect("parses");
         assert_eq!(args.metrics.as_deref(), Some("127.0.0.1:9090"));
         assert!(args.manhole_anywhere && !args.manhole);
+    }
+
+    #[test]
+    fn multicast_is_off_unless_asked_for() {
+        let off = Args::try_parse_from(strings(&["pinecone"])).expect("parses");
+        assert!(off.multicast().is_none());
+        let on = Args::try_parse_from(strings(&["pinecone", "--multicast"])).expect("parses");
+        let config = on.multicast().expect("on");
+        assert!(config.interfaces.is_none());
+        let some = Args::try_parse_from(strings(&["pinecone", "--multicast-interfaces", "^veth"]))
+            .expect("parses");
+        let filter = some
+            .multicast()
+            .and_then(|c| c.interfaces)
+            .expect("a filter");
+        assert!(filter.is_match("veth0") && !filter.is_match("eth0"));
+        assert!(
+            Args::try_parse_from(strings(&["pinecone", "--multicast-interfaces", "("])).is_err()
+        );
     }
 
     #[test]

@@ -98,6 +98,15 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot serve metrics on {address}: {e}"))?;
         let _ = writeln!(out, "Metrics at http://{bound}/metrics");
     }
+    if let Some(multicast) = args.multicast() {
+        let port = node
+            .start_multicast(multicast)
+            .map_err(|e| format!("cannot start multicast discovery: {e}"))?;
+        let _ = writeln!(
+            out,
+            "Multicast discovery on, inviting peers to TCP port {port}"
+        );
+    }
     let _ = out.flush();
     drop(out);
     for uri in args.connect.iter().filter(|u| !u.trim().is_empty()) {

@@ -23,6 +23,7 @@ use super::error::NodeError;
 use super::fair_queue::FairQueue;
 use super::inbox::{control_doorbell, ControlInput, Request};
 use super::limits::{PeerCounts, PeerRefusals};
+use super::multicast::MulticastSlot;
 use super::peerings::Peerings;
 use super::sessions::NodeSessions;
 use super::stats::{NodeStats, SessionsStats};
@@ -42,7 +43,7 @@ const MANHOLE_PATIENCE: Duration = Duration::from_secs(5);
 pub struct Node {
     pub(super) public_key: PublicKey,
     io_driver: IoDriver,
-    transport: Transport,
+    pub(super) transport: Transport,
     pub(super) inbox: Sender<ControlInput>,
     pub(super) fabric: Arc<Fabric>,
     deliveries: DeliveryQueue,
@@ -50,6 +51,7 @@ pub struct Node {
     control: Mutex<Option<JoinHandle<()>>>,
     /// The session endpoint, from the first session call on.
     pub(super) sessions: NodeSessions,
+    pub(super) multicast: MulticastSlot,
 }
 
 impl std::fmt::Debug for Node {
@@ -164,6 +166,7 @@ impl Node {
             listeners: Mutex::new(Vec::new()),
             control: Mutex::new(Some(thread)),
             sessions,
+            multicast: MulticastSlot::default(),
         })
     }
 
@@ -364,6 +367,7 @@ impl Node {
     /// [`recv_timeout`](Self::recv_timeout) returns `None`, blocked session
     /// accepts and dials fail. Calling it again does nothing.
     pub fn shutdown(&self) {
+        self.multicast.stop();
         lock(&self.listeners).clear();
         self.sessions.stop();
         let Some(control) = lock(&self.control).take() else {
@@ -395,7 +399,7 @@ impl Drop for Node {
 }
 
 /// A sink that hands peerings to the control thread.
-fn peering_sink(inbox: &Sender<ControlInput>) -> PeeringSink {
+pub(super) fn peering_sink(inbox: &Sender<ControlInput>) -> PeeringSink {
     let inbox = inbox.clone();
     Arc::new(move |peering| {
         let _ = inbox.send(ControlInput::Peering {

@@ -21,6 +21,7 @@ mod fair_queue;
 mod handle;
 mod inbox;
 mod limits;
+mod multicast;
 mod outbound;
 mod peerings;
 mod sessions;
