@@ -51,6 +51,7 @@ pub struct Node {
     control: Mutex<Option<JoinHandle<()>>>,
     /// The session endpoint, from the first session call on.
     pub(super) sessions: NodeSessions,
+    /// Multicast discovery, when it runs, and the host's interface list.
     pub(super) multicast: MulticastSlot,
 }
 
