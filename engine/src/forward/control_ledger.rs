@@ -129,6 +129,12 @@ pub(crate) struct ControlCharge {
 }
 
 impl ControlCharge {
+    /// Whether these bytes were charged to the peering counted by
+    /// `counters` (each attached peering has counters of its own).
+    pub(crate) fn charged_to(&self, counters: &Arc<PeeringCounters>) -> bool {
+        Arc::ptr_eq(&self.counters, counters)
+    }
+
     /// Gives the bytes back and wakes the workers waiting for room, but
     /// `except`. Releasing twice gives back nothing more.
     pub(crate) fn release(&mut self, except: Option<usize>) {

@@ -195,10 +195,25 @@ impl Fabric {
     /// The next protocol frame received, in order per peering. Its bytes
     /// stay charged to its peering until it is dropped: hold it while it
     /// waits to be handled, drop it after.
+    ///
+    /// Frames of a peering detached since they were queued are dropped
+    /// here: its port may already be another peering's, which must not
+    /// answer for them (a closed flooder's bad signatures would otherwise
+    /// cut off the honest peer that took its port).
     pub fn poll_control(&self) -> Option<ControlFrame> {
-        let frame = self.control.pop()?;
-        self.control_ledger.wake_waiting(None);
-        Some(frame)
+        loop {
+            let frame = self.control.pop()?;
+            self.control_ledger.wake_waiting(None);
+            let current = self
+                .ports
+                .load()
+                .get(frame.port)
+                .map(|l| &l.counters)
+                .is_some_and(|counters| frame.charge().charged_to(counters));
+            if current {
+                return Some(frame);
+            }
+        }
     }
 
     /// Bytes of received protocol frames queued for or held by the control

@@ -37,6 +37,11 @@ impl ControlFrame {
     pub(crate) fn release(&mut self, except: Option<usize>) {
         self.charge.release(except);
     }
+
+    /// The bytes it holds against its peering.
+    pub(crate) fn charge(&self) -> &ControlCharge {
+        &self.charge
+    }
 }
 
 impl PartialEq for ControlFrame {

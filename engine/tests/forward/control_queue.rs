@@ -270,3 +270,25 @@ fn a_worker_held_back_is_always_woken_by_a_release_on_another_thread() {
     );
     assert_eq!(fabric.control_bytes(), 0);
 }
+
+#[test]
+fn frames_of_a_detached_peering_are_not_handed_over_as_its_ports_next_peerings() {
+    let mut s = Setup::new(2, ForwardConfig::default());
+    let port = s.port(1);
+    feed(&mut s.worker, s.slots[1], &frames(1, 3).concat());
+    s.worker.process(EPOCH);
+    assert_eq!(s.charged(1), 3 * FRAME);
+    // The peering closes with its frames still queued, and a new peering
+    // takes its port before the control plane looks at the queue.
+    assert_eq!(s.worker.detach(s.slots[1]), Some(port));
+    let next = s.worker.attach(port, EPOCH);
+    feed(&mut s.worker, next, &frames(2, 1).concat());
+    s.worker.process(EPOCH);
+    let received = s.poll_all();
+    assert_eq!(received.len(), 1, "only the new peering's frame");
+    assert_eq!(received[0].port, port);
+    assert_eq!(received[0].frame, protocol_frame(2));
+    drop(received);
+    // The old frames' bytes were given back when they were dropped.
+    assert_eq!(s.fabric.control_bytes(), 0);
+}
