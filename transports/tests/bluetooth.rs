@@ -52,7 +52,7 @@ impl FakeCentral {
     fn advertise(&self, n: u8, value: Vec<u8>) -> Sighting {
         let sighting = Sighting {
             device: DeviceId(format!("/org/bluez/hci0/dev_{n}")),
-            address: BdAddr([0xc0, 0xde, 0, 0, 0, n]),
+            address: device_address(n),
             address_type: LeAddressType::Random,
         };
         self.values
@@ -196,6 +196,20 @@ fn setup(seed: u8) -> Setup {
     }
 }
 
+impl Setup {
+    /// Places `phone` at device `n`'s address, then advertises it with
+    /// `value`: in that order, so the first dial always finds the phone.
+    fn show_phone(&self, n: u8, value: Vec<u8>, phone: &Arc<Node>) -> Sighting {
+        self.radio.place(device_address(n), phone);
+        self.central.advertise(n, value)
+    }
+}
+
+/// The radio address of fake device `n`.
+fn device_address(n: u8) -> BdAddr {
+    BdAddr([0xc0, 0xde, 0, 0, 0, n])
+}
+
 /// Android's characteristic: the PSM then the first 18 bytes of the key.
 fn android_value(phone: &Node) -> Vec<u8> {
     PsmCharacteristic {
@@ -225,8 +239,7 @@ fn bluetooth_peers(node: &Node) -> Vec<[u8; 32]> {
 fn a_sighted_phone_becomes_a_bluetooth_peering_that_carries_traffic() {
     let setup = setup(1);
     let phone = Arc::new(node(2));
-    let sighting = setup.central.advertise(1, android_value(&phone));
-    setup.radio.place(sighting.address, &phone);
+    let sighting = setup.show_phone(1, android_value(&phone), &phone);
     assert!(
         eventually(CONVERGENCE, || bluetooth_peers(&setup.linux)
             == vec![phone.public_key().0]),
@@ -255,13 +268,11 @@ fn a_phone_seen_under_two_addresses_is_peered_once() {
     let phone = Arc::new(node(4));
     // Android's layout: the second address's key prefix is known before
     // dialling, so it is never dialled.
-    let first = setup.central.advertise(1, android_value(&phone));
-    setup.radio.place(first.address, &phone);
+    setup.show_phone(1, android_value(&phone), &phone);
     assert!(eventually(CONVERGENCE, || bluetooth_peers(&setup.linux)
         .len()
         == 1));
-    let second = setup.central.advertise(2, android_value(&phone));
-    setup.radio.place(second.address, &phone);
+    let second = setup.show_phone(2, android_value(&phone), &phone);
     assert!(
         eventually(CONVERGENCE, || setup.central.reads(&second.device) >= 2),
         "the second address is read (and retried)"
@@ -275,13 +286,11 @@ fn a_duplicate_found_by_the_handshake_is_closed() {
     let setup = setup(5);
     let phone = Arc::new(node(6));
     // iOS's layout gives no key: the duplicate shows at the handshake.
-    let first = setup.central.advertise(1, ios_value());
-    setup.radio.place(first.address, &phone);
+    let first = setup.show_phone(1, ios_value(), &phone);
     assert!(eventually(CONVERGENCE, || bluetooth_peers(&setup.linux)
         .len()
         == 1));
-    let second = setup.central.advertise(2, ios_value());
-    setup.radio.place(second.address, &phone);
+    let second = setup.show_phone(2, ios_value(), &phone);
     assert!(
         eventually(CONVERGENCE, || setup.radio.connects(second.address) >= 2),
         "the second address is dialled, refused and retried later"
@@ -304,8 +313,7 @@ fn a_duplicate_found_by_the_handshake_is_closed() {
 fn a_dropped_peering_is_redialled() {
     let setup = setup(7);
     let phone = Arc::new(node(8));
-    let sighting = setup.central.advertise(1, ios_value());
-    setup.radio.place(sighting.address, &phone);
+    let sighting = setup.show_phone(1, ios_value(), &phone);
     assert!(eventually(CONVERGENCE, || bluetooth_peers(&setup.linux)
         .len()
         == 1));
@@ -349,8 +357,7 @@ fn own_key_and_bad_characteristics_are_not_dialled() {
 fn stopping_closes_the_peerings() {
     let setup = setup(11);
     let phone = Arc::new(node(12));
-    let sighting = setup.central.advertise(1, ios_value());
-    setup.radio.place(sighting.address, &phone);
+    setup.show_phone(1, ios_value(), &phone);
     assert!(eventually(CONVERGENCE, || bluetooth_peers(&phone).len() == 1));
     drop(setup.peering);
     assert!(
