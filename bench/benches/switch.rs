@@ -11,8 +11,8 @@
 //! * `snek_first_hop_64B`: frames with a fresh watermark, rewritten here;
 //! * `snek_transit_64B_clock_ticking`: as `snek_transit_64B`, with the
 //!   clock one millisecond on at every round (within a second, so that no
-//!   path expires), so that the worker's route cache starts empty each
-//!   round (1,000 paths for 4,096 frames);
+//!   path expires): the worker's route cache keeps its answers across
+//!   instants, each until its path stops serving it;
 //! * `snek_transit_64B_no_route_cache`: as `snek_transit_64B`, by a worker
 //!   whose route cache has two entries, so that nearly every frame is routed
 //!   by a search of the table;

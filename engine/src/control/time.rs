@@ -12,6 +12,9 @@ use std::time::Duration;
 pub struct Millis(pub u64);
 
 impl Millis {
+    /// The end of time: later than every instant a clock gives.
+    pub const NEVER: Millis = Millis(u64::MAX);
+
     /// `self + duration`, saturating at the end of time.
     pub fn saturating_add(self, duration: Duration) -> Millis {
         Millis(self.0.saturating_add(duration_ms(duration)))

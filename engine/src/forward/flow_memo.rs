@@ -5,12 +5,13 @@
 //! payload length, coordinates, keys, watermark) is its *head*. Two frames
 //! with byte-identical heads from the same peering are equally well formed
 //! (the head fixes every length, and the payload is opaque) and, for the
-//! same routing table and millisecond, routed alike. Forwarding rewrites
+//! same routing table, routed alike until the instant the table gave with
+//! the answer. Forwarding rewrites
 //! only the head, so the forwarded frame is the remembered forwarded head
 //! followed by the new payload.
 
 use super::output::too_small;
-use crate::control::Port;
+use crate::control::{Millis, Port};
 use crate::wire::EncodeError;
 
 /// Frames not remembered after one that did not match a live memo: when a
@@ -38,6 +39,8 @@ struct Heads {
 pub(crate) struct FlowMemo {
     /// The routing epoch it holds for; `None` when empty.
     epoch: Option<u64>,
+    /// It holds before this instant.
+    until: Millis,
     /// The port the frame went out of.
     port: Port,
     heads: Option<Box<Heads>>,
@@ -46,11 +49,12 @@ pub(crate) struct FlowMemo {
 }
 
 impl FlowMemo {
-    /// The port to forward `raw` (one whole frame) to, if its head is the
-    /// remembered one and `epoch` the remembered epoch.
+    /// The port to forward `raw` (one whole frame) to at `now`, if its
+    /// head is the remembered one, `epoch` the remembered epoch and the
+    /// answer still holds.
     #[inline]
-    pub(crate) fn recall(&mut self, raw: &[u8], epoch: u64) -> Option<Port> {
-        if self.epoch != Some(epoch) {
+    pub(crate) fn recall(&mut self, raw: &[u8], epoch: u64, now: Millis) -> Option<Port> {
+        if self.epoch != Some(epoch) || now >= self.until {
             return None;
         }
         let heads = self.heads.as_deref()?;
@@ -98,15 +102,15 @@ impl FlowMemo {
     }
 
     /// Remembers that `raw`, a well-formed traffic frame with a payload of
-    /// `payload_len` bytes, goes to `port` in `epoch`, with the head that
-    /// `emit_head` writes. Returns whether it did: frames with a head too
+    /// `payload_len` bytes, goes to `port` in `epoch` until `until`, with
+    /// the head that `emit_head` writes. Returns whether it did: frames with a head too
     /// long to keep are not remembered.
     pub(crate) fn remember(
         &mut self,
         raw: &[u8],
         payload_len: usize,
         port: Port,
-        epoch: u64,
+        (epoch, until): (u64, Millis),
         emit_head: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
     ) -> bool {
         self.epoch = None;
@@ -137,6 +141,7 @@ impl FlowMemo {
         heads.out_head_len = out_head_len;
         self.port = port;
         self.epoch = Some(epoch);
+        self.until = until;
         true
     }
 }
@@ -144,6 +149,9 @@ impl FlowMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: Millis = Millis(1_000);
+    const UNTIL: Millis = Millis(2_000);
 
     fn put(bytes: &'static [u8]) -> impl FnOnce(&mut [u8]) -> Result<usize, EncodeError> {
         move |out: &mut [u8]| {
@@ -153,16 +161,18 @@ mod tests {
     }
 
     #[test]
-    fn recalls_the_same_head_in_the_same_epoch_only() {
+    fn recalls_the_same_head_in_the_same_epoch_before_its_end_only() {
         let mut memo = FlowMemo::default();
         let raw = b"HEAD-abcpayload";
-        assert_eq!(memo.recall(raw, 1), None);
-        assert!(memo.remember(raw, 7, 4, 1, put(b"NEWHEAD!")));
-        assert_eq!(memo.recall(raw, 1), Some(4));
-        assert_eq!(memo.recall(b"HEAD-abcanother", 1), Some(4));
-        assert_eq!(memo.recall(b"HEAD-abXpayload", 1), None);
-        assert_eq!(memo.recall(b"HEAD", 1), None);
-        assert_eq!(memo.recall(raw, 2), None);
+        assert_eq!(memo.recall(raw, 1, NOW), None);
+        assert!(memo.remember(raw, 7, 4, (1, UNTIL), put(b"NEWHEAD!")));
+        assert_eq!(memo.recall(raw, 1, NOW), Some(4));
+        assert_eq!(memo.recall(b"HEAD-abcanother", 1, NOW), Some(4));
+        assert_eq!(memo.recall(b"HEAD-abXpayload", 1, NOW), None);
+        assert_eq!(memo.recall(b"HEAD", 1, NOW), None);
+        assert_eq!(memo.recall(raw, 2, NOW), None);
+        assert_eq!(memo.recall(raw, 1, Millis(1_999)), Some(4));
+        assert_eq!(memo.recall(raw, 1, UNTIL), None, "no longer holds");
 
         let mut out = [0u8; 15];
         assert_eq!(memo.emit(b"HEAD-abcanother", &mut out), Ok(15));
@@ -174,37 +184,37 @@ mod tests {
     fn after_a_miss_on_a_live_memo_frames_are_not_remembered_for_a_while() {
         let mut memo = FlowMemo::default();
         assert!(memo.wants());
-        assert!(memo.remember(b"AAAApay", 3, 4, 1, put(b"XX")));
+        assert!(memo.remember(b"AAAApay", 3, 4, (1, UNTIL), put(b"XX")));
         // A new epoch's miss is no reason to wait.
-        assert_eq!(memo.recall(b"BBBBpay", 2), None);
+        assert_eq!(memo.recall(b"BBBBpay", 2, NOW), None);
         assert!(memo.wants());
-        assert_eq!(memo.recall(b"BBBBpay", 1), None);
+        assert_eq!(memo.recall(b"BBBBpay", 1, NOW), None);
         let waited = (0..100).take_while(|_| !memo.wants()).count();
         assert_eq!(waited, usize::from(SKIP_AFTER_MISS));
         // The memo kept its flow meanwhile.
-        assert_eq!(memo.recall(b"AAAAxyz", 1), Some(4));
+        assert_eq!(memo.recall(b"AAAAxyz", 1, NOW), Some(4));
     }
 
     #[test]
     fn heads_too_long_or_not_written_are_not_remembered() {
         let mut memo = FlowMemo::default();
-        assert!(memo.remember(b"ab", 1, 1, 1, put(b"c")));
+        assert!(memo.remember(b"ab", 1, 1, (1, UNTIL), put(b"c")));
         let raw = vec![1u8; MAX_HEAD + 10];
-        assert!(!memo.remember(&raw, 5, 2, 1, put(b"x")));
-        assert_eq!(memo.recall(&raw, 1), None);
-        assert_eq!(memo.recall(b"ab", 1), None);
+        assert!(!memo.remember(&raw, 5, 2, (1, UNTIL), put(b"x")));
+        assert_eq!(memo.recall(&raw, 1, NOW), None);
+        assert_eq!(memo.recall(b"ab", 1, NOW), None);
         let refused = |out: &mut [u8]| Err(too_small(1000, out.len()));
-        assert!(!memo.remember(b"ab", 1, 1, 1, refused));
-        assert_eq!(memo.recall(b"ab", 1), None);
+        assert!(!memo.remember(b"ab", 1, 1, (1, UNTIL), refused));
+        assert_eq!(memo.recall(b"ab", 1, NOW), None);
     }
 
     #[test]
     fn heads_are_allocated_only_for_a_frame_remembered() {
         let mut memo = FlowMemo::default();
         assert!(memo.heads.is_none());
-        assert!(!memo.remember(&[1u8; MAX_HEAD + 10], 5, 2, 1, put(b"x")));
+        assert!(!memo.remember(&[1u8; MAX_HEAD + 10], 5, 2, (1, UNTIL), put(b"x")));
         assert!(memo.heads.is_none(), "a head too long takes no memory");
-        assert!(memo.remember(b"ab", 1, 1, 1, put(b"c")));
+        assert!(memo.remember(b"ab", 1, 1, (1, UNTIL), put(b"c")));
         assert!(memo.heads.is_some());
     }
 }

@@ -14,6 +14,8 @@ const WAYS: usize = 2;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     epoch: u64,
+    /// The answer holds before this instant.
+    until: Millis,
     hop_limit: u8,
     dest: PublicKey,
     watermark: Watermark,
@@ -21,10 +23,18 @@ struct Entry {
 }
 
 impl Entry {
-    /// Whether it answers for these fields in `epoch`.
+    /// Whether it answers for these fields in `epoch` at `now`.
     #[inline]
-    fn answers(&self, epoch: u64, dest: &PublicKey, watermark: &Watermark, hop_limit: u8) -> bool {
+    fn answers(
+        &self,
+        epoch: u64,
+        now: Millis,
+        dest: &PublicKey,
+        watermark: &Watermark,
+        hop_limit: u8,
+    ) -> bool {
         self.epoch == epoch
+            && now < self.until
             && self.dest == *dest
             && self.watermark == *watermark
             && self.hop_limit == hop_limit
@@ -32,7 +42,9 @@ impl Entry {
 }
 
 /// Answers of [`RoutingTable::route_traffic`] for frames with empty
-/// destination coordinates, valid for one table snapshot at one instant.
+/// destination coordinates, each valid for one table snapshot until the
+/// instant the table gives for it
+/// ([`RoutingTable::forwarding_lasts_until`]).
 ///
 /// Such a frame's next hop depends only on its destination key, watermark
 /// and hop limit, the table and the time; the port it came from only
@@ -50,9 +62,12 @@ pub(crate) struct RouteCache {
     set_bits: u32,
     /// Entries of another epoch are stale. It never wraps.
     epoch: u64,
-    /// The snapshot and time the current epoch is for. Holding the
-    /// snapshot keeps its address from being reused by another.
+    /// The snapshot the current epoch is for. Holding it keeps its address
+    /// from being reused by another.
     table: Option<Arc<RoutingTable>>,
+    /// The latest instant given to [`begin`](Self::begin): an earlier one
+    /// (a clock set back) starts a new epoch, since answers only hold
+    /// forward in time.
     now: Millis,
 }
 
@@ -69,37 +84,46 @@ impl RouteCache {
         }
     }
 
-    /// The first entry of the set a frame's fields map to.
+    /// The first entry of the set a frame's fields map to. Every byte of
+    /// the key counts: keys that differ only at the end (consecutive keys,
+    /// or an attacker's) still spread over the sets.
     #[inline]
     fn set_start(&self, dest: &PublicKey, watermark: &Watermark) -> usize {
-        let mut head = [0u8; 8];
-        head.copy_from_slice(&dest.0[..8]);
-        let mixed = (u64::from_le_bytes(head) ^ watermark.seq).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let folded = dest
+            .0
+            .chunks_exact(8)
+            .map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()))
+            .fold(watermark.seq, |acc, word| acc ^ word);
+        let mixed = folded.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let set = mixed.checked_shr(64 - self.set_bits).unwrap_or(0) as usize;
         set * WAYS
     }
 
     /// Starts a batch routed by `table` at `now`; forgets every answer if
-    /// either changed.
+    /// the table changed or the clock went back.
     pub(crate) fn begin(&mut self, table: &Arc<RoutingTable>, now: Millis) {
         let same_table = self.table.as_ref().is_some_and(|t| Arc::ptr_eq(t, table));
-        if same_table && self.now == now {
+        let went_back = now < self.now;
+        self.now = now;
+        if same_table && !went_back {
             return;
         }
         self.table = Some(Arc::clone(table));
-        self.now = now;
         self.epoch += 1;
     }
 
-    /// The current epoch: one table snapshot at one instant. Answers made
-    /// in it hold until it changes.
+    /// The current epoch: one table snapshot, with the clock moving only
+    /// forward. An answer made in it holds until the instant that came
+    /// with it, or until the epoch changes.
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }
 
     /// What to do with `frame`, received on `from`: as
-    /// `table.route_traffic(frame, from, now)` answers, for the table and
-    /// time given to [`begin`](Self::begin).
+    /// `table.route_traffic(frame, from, now)` answers, for the table given
+    /// to [`begin`](Self::begin) and a `now` no earlier than the one given
+    /// to it; with a forwarding, the first instant at which it may no
+    /// longer hold.
     #[inline]
     pub(crate) fn route(
         &mut self,
@@ -107,33 +131,34 @@ impl RouteCache {
         frame: &TrafficFrame<'_>,
         from: Port,
         now: Millis,
-    ) -> TrafficAction {
+    ) -> (TrafficAction, Millis) {
         let Some(watermark) = frame.wire_watermark() else {
-            return table.route_traffic(frame, from, now);
+            return routed(table, frame, from, now);
         };
         let dest = frame.dest_key();
         let hop_limit = frame.hop_limit();
         let start = self.set_start(&dest, &watermark);
         let epoch = self.epoch;
         let Some(set) = self.entries.get_mut(start..start + WAYS) else {
-            return table.route_traffic(frame, from, now);
+            return routed(table, frame, from, now);
         };
         let hit = set
             .iter()
             .flatten()
-            .find(|e| e.answers(epoch, &dest, &watermark, hop_limit));
+            .find(|e| e.answers(epoch, now, &dest, &watermark, hop_limit));
         if let Some(entry) = hit {
             if entry.forwarding.port != from {
-                return TrafficAction::Forward(entry.forwarding);
+                return (TrafficAction::Forward(entry.forwarding), entry.until);
             }
-            return table.route_traffic(frame, from, now);
+            return routed(table, frame, from, now);
         }
-        let action = table.route_traffic(frame, from, now);
+        let (action, until) = routed(table, frame, from, now);
         if let TrafficAction::Forward(forwarding) = action {
             set.rotate_right(1);
             if let Some(first) = set.first_mut() {
                 *first = Some(Entry {
                     epoch,
+                    until,
                     hop_limit,
                     dest,
                     watermark,
@@ -141,6 +166,44 @@ impl RouteCache {
                 });
             }
         }
-        action
+        (action, until)
+    }
+}
+
+/// The table's answer for `frame`, with the instant a forwarding holds
+/// until (the answer's own instant for anything else, which is not kept).
+#[inline]
+fn routed(
+    table: &RoutingTable,
+    frame: &TrafficFrame<'_>,
+    from: Port,
+    now: Millis,
+) -> (TrafficAction, Millis) {
+    let action = table.route_traffic(frame, from, now);
+    let until = match &action {
+        TrafficAction::Forward(forwarding) => {
+            table.forwarding_lasts_until(forwarding, frame.watermark(), now)
+        }
+        TrafficAction::Deliver | TrafficAction::Drop(_) => now,
+    };
+    (action, until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_differ_only_at_the_end_spread_over_the_sets() {
+        let cache = RouteCache::new(4_096);
+        let sets: std::collections::HashSet<usize> = (0..=255u8)
+            .map(|last| {
+                let mut key = [0xab; 32];
+                key[31] = last;
+                cache.set_start(&PublicKey(key), &Watermark::FRESH)
+            })
+            .collect();
+        // 256 keys over 2,048 sets: a good spread leaves few collisions.
+        assert!(sets.len() > 200, "{} sets", sets.len());
     }
 }

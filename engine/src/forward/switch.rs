@@ -120,7 +120,7 @@ impl Switch<'_> {
         raw: &[u8],
     ) -> Result<Taken, Refusal> {
         let epoch = self.routes.epoch();
-        let sent = if let Some(port) = memo.recall(raw, epoch) {
+        let sent = if let Some(port) = memo.recall(raw, epoch, self.now) {
             let memo = &*memo;
             self.send_to(port, |out| memo.emit(raw, out))
         } else {
@@ -141,12 +141,14 @@ impl Switch<'_> {
                     return Ok(Taken::Other);
                 }
             };
-            match self.routes.route(self.table, &frame, from, self.now) {
+            let (action, until) = self.routes.route(self.table, &frame, from, self.now);
+            match action {
                 TrafficAction::Forward(forwarding) => {
                     let port = forwarding.port;
                     let payload_len = frame.payload().len();
                     let head = |out: &mut [u8]| forwarding.emit_head(&frame, raw, out);
-                    if memo.wants() && memo.remember(raw, payload_len, port, epoch, head) {
+                    let lasts = (epoch, until);
+                    if memo.wants() && memo.remember(raw, payload_len, port, lasts, head) {
                         let memo = &*memo;
                         self.send_to(port, |out| memo.emit(raw, out))
                     } else {

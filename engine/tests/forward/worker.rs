@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use pinecone_engine::control::time::{PATH_EXPIRY, PATH_GRACE};
 use pinecone_engine::control::{DropReason, Millis, Port, TrafficAction};
 use pinecone_engine::forward::{
     DropCause, Fabric, ForwardConfig, LocalSendError, PeeringError, QueueDepth, SlotId, Worker,
@@ -579,6 +580,55 @@ fn every_frame_goes_where_the_routing_table_says_cached_or_not() {
         Some(DropReason::Unroutable),
     ];
     assert!(kinds.iter().all(|k| seen.contains(k)), "{seen:?}");
+}
+
+#[test]
+fn a_flow_follows_its_path_until_the_path_expires_in_the_same_snapshot() {
+    let mut b = Bench::new(4, ForwardConfig::default());
+    let (key, watermark) = b.path(1, 1);
+    let table = b.fixture.table();
+    let last_seen = table.path(&key).expect("the path").last_seen;
+    let fresh = snek_traffic(key, b.src(), Watermark::FRESH, b"fresh");
+    let on_path = snek_traffic(key, b.src(), watermark, b"on the path");
+    // Where each frame goes at `now`: the peerings it came out of.
+    let mut send = |frame: &[u8], now: Millis| -> Vec<usize> {
+        feed(&mut b.worker, b.slots[3], frame);
+        b.worker.process(now);
+        (0..b.slots.len())
+            .filter(|&peer| !drain_output(&mut b.worker, b.slots[peer], now).is_empty())
+            .collect()
+    };
+    let expiry = last_seen.saturating_add(PATH_EXPIRY);
+    let gone = expiry.saturating_add(PATH_GRACE);
+    // Where the table sends each frame at `now`.
+    let ports = b.fixture.ports.clone();
+    let expected = |frame: &[u8], now: Millis| -> Vec<usize> {
+        let Ok(Frame::Traffic(view)) = Frame::parse(frame) else {
+            unreachable!()
+        };
+        match table.route_traffic(&view, ports[3], now) {
+            TrafficAction::Forward(f) => ports
+                .iter()
+                .position(|&p| p == f.port)
+                .into_iter()
+                .collect(),
+            TrafficAction::Deliver | TrafficAction::Drop(_) => Vec::new(),
+        }
+    };
+    let before = Millis(expiry.0 - 1);
+    assert_eq!(expected(&fresh, before), vec![1]);
+    assert_ne!(expected(&fresh, expiry), vec![1], "the path expired");
+    assert_eq!(expected(&on_path, expiry), vec![1], "in its grace");
+    assert_ne!(expected(&on_path, gone), vec![1], "the path is gone");
+    // Each frame several times (the route cache, then the flow's memo) at
+    // each instant, with no new snapshot in between.
+    for now in [last_seen, before, expiry, gone] {
+        for frame in [&fresh, &on_path] {
+            for _ in 0..3 {
+                assert_eq!(send(frame, now), expected(frame, now), "at {now:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::control::peers::PeerType;
 use crate::control::time::{PATH_EXPIRY, PATH_FRESH_FOR_BOOTSTRAPS, PATH_GRACE};
-use crate::wire::{tree_distance, Watermark};
+use crate::wire::{tree_distance, Coords, Frame, TrafficRepr, Watermark};
 
 fn key(byte: u8) -> PublicKey {
     let mut bytes = [0u8; 32];
@@ -333,6 +333,44 @@ proptest! {
         let (expected, ports) = scenario.snek(dest, watermark, bootstrap);
         prop_assert_eq!(got.watermark, expected);
         prop_assert!(ports.contains(&got.next), "got {:?}, allowed {:?}", got.next, ports);
+    }
+
+    #[test]
+    fn a_forwarding_holds_until_the_instant_the_table_gives_for_it(
+        scenario in arb_scenario(),
+        dest in 1..KEYS,
+        carried in arb_watermark(),
+        later in 0u64..20_000,
+        payload_len in 0usize..4,
+    ) {
+        let table = scenario.table();
+        let payload = vec![0u8; payload_len];
+        let repr = TrafficRepr {
+            hop_limit: 10,
+            dest_coords: Coords::ROOT,
+            src_coords: Coords(vec![1]),
+            dest_key: key(dest),
+            src_key: key(1),
+            watermark: carried,
+            payload: &payload,
+        };
+        let mut raw = vec![0; repr.encoded_len()];
+        repr.emit(&mut raw).expect("fits");
+        let Ok(Frame::Traffic(frame)) = Frame::parse(&raw) else {
+            panic!("a traffic frame");
+        };
+        let from = 0;
+        let TrafficAction::Forward(forwarding) = table.route_traffic(&frame, from, scenario.now)
+        else {
+            return Ok(());
+        };
+        let until = table.forwarding_lasts_until(&forwarding, frame.watermark(), scenario.now);
+        prop_assert!(until > scenario.now);
+        let then = Millis(scenario.now.0 + later);
+        let answer = table.route_traffic(&frame, from, then);
+        if then < until {
+            prop_assert_eq!(answer, TrafficAction::Forward(forwarding));
+        }
     }
 
     #[test]

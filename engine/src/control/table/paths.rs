@@ -58,6 +58,19 @@ impl PathEntry {
         self.is_live(now) || (self.watermark() == watermark && !self.is_gone(now))
     }
 
+    /// The first instant at which it no longer [serves](Self::serves) a
+    /// frame carrying `watermark`: it serves that frame at every instant
+    /// before, and at none after. Its expiry, or for a frame carrying
+    /// exactly its watermark the end of the grace after it.
+    pub fn serves_until(&self, watermark: Watermark) -> Millis {
+        let lasts = if self.watermark() == watermark {
+            PATH_EXPIRY + PATH_GRACE
+        } else {
+            PATH_EXPIRY
+        };
+        self.last_seen.saturating_add(lasts)
+    }
+
     /// Whether it expired more than [`PATH_GRACE`] before `now`, so that
     /// nothing can use it any more.
     pub fn is_gone(&self, now: Millis) -> bool {

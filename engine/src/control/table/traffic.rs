@@ -196,6 +196,35 @@ impl RoutingTable {
     }
 }
 
+impl RoutingTable {
+    /// The first instant at which [`route_traffic`](Self::route_traffic),
+    /// asked about a frame carrying `carried` (its
+    /// [`watermark`](TrafficFrame::watermark)), may stop answering
+    /// `forwarding`, which it answered at `now`: until then, the same frame
+    /// from the same port gets the same answer from this table.
+    ///
+    /// Time changes an answer only through the SNEK path entries it looks
+    /// at, and those only ever stop serving a frame (see
+    /// [`PathEntry::serves`](super::PathEntry::serves)): an entry passed
+    /// over because it no longer served the frame never serves it again,
+    /// every other step of the lookup is timeless, so the answer holds while
+    /// the entry it follows serves the frame. An answer that follows no
+    /// path entry (tree routing, a candidate learned from announcements)
+    /// holds for as long as the table ([`Millis::NEVER`]).
+    pub fn forwarding_lasts_until(
+        &self,
+        forwarding: &Forwarding,
+        carried: Watermark,
+        now: Millis,
+    ) -> Millis {
+        let followed = forwarding.snek.and_then(|chosen| {
+            self.path(&chosen.key)
+                .filter(|entry| entry.watermark() == chosen && entry.serves(carried, now))
+        });
+        followed.map_or(Millis::NEVER, |entry| entry.serves_until(carried))
+    }
+}
+
 /// Whether a frame's watermark strictly improves from `old` to `new`: a lower
 /// key, or the same key with a higher sequence.
 ///
