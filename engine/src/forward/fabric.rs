@@ -57,10 +57,21 @@ pub struct Fabric {
     control_ledger: Arc<ControlLedger>,
     deliveries: ArrayQueue<LocalDelivery>,
     local: PeeringCounters,
-    /// The counts of peerings detached so far. Held while a peering's
+    /// The counts of peerings detached so far, and the counters of those
+    /// taken off the port map but not yet detached. Held while a peering's
     /// counters move from the port map to here, and while the stats are
     /// summed, so that no sum counts a peering twice or not at all.
-    retired: Mutex<PlaneStats>,
+    retired: Mutex<Retired>,
+}
+
+/// Peerings the port map no longer names, for the sums.
+#[derive(Debug, Default)]
+struct Retired {
+    /// The counts of the peerings detached so far.
+    totals: PlaneStats,
+    /// Peerings the control plane closed ([`Fabric::unpublish`]) that
+    /// their workers have not detached yet.
+    closing: Vec<Arc<PeeringCounters>>,
 }
 
 impl Fabric {
@@ -154,9 +165,11 @@ impl Fabric {
     /// peerings; nothing on the per-frame path waits for it.
     pub fn stats(&self) -> PlaneStats {
         let retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut stats = *retired;
-        for (_, location) in self.ports.load().ports() {
-            let peering = location.counters.snapshot();
+        let mut stats = retired.totals;
+        let ports = self.ports.load();
+        let attached = ports.ports().map(|(_, location)| &location.counters);
+        for counters in attached.chain(&retired.closing) {
+            let peering = counters.snapshot();
             stats.add_counts(&peering);
             stats.add_queues(&peering);
         }
@@ -184,7 +197,29 @@ impl Fabric {
     ) {
         let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
         self.ports.rcu(|map| map.without(port, worker, slot));
-        retired.add_counts(&counters.snapshot());
+        retired
+            .closing
+            .retain(|closing| !std::ptr::eq(Arc::as_ptr(closing), counters));
+        retired.totals.add_counts(&counters.snapshot());
+    }
+
+    /// Takes `port` out of the port map at once, whichever peering it
+    /// names. The control plane calls it when it closes a peering, before
+    /// the port can be given to another: the closed peering's worker
+    /// detaches it later, and until then frames it still queues for the
+    /// control plane would pass for the port's next peering's (see
+    /// [`poll_control`](Self::poll_control)). From now on they are
+    /// dropped, and traffic stops going to it. The worker's detach then
+    /// finds the port gone, or naming the newer peering, and leaves it.
+    pub fn unpublish(&self, port: Port) {
+        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut named = None;
+        self.ports.rcu(|map| {
+            named = map.get(port).map(|l| Arc::clone(&l.counters));
+            map.vacated(port)
+        });
+        // Counted with the others until its worker detaches it.
+        retired.closing.extend(named);
     }
 
     /// Counters of frames the local application sent (port 0).

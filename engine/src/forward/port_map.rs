@@ -80,10 +80,17 @@ impl PortMap {
 
     /// A copy without `port`, if it still names `worker`'s `slot`.
     pub(crate) fn without(&self, port: Port, worker: usize, slot: SlotId) -> PortMap {
-        let names_it = self
-            .get(port)
-            .is_some_and(|l| l.worker == worker && l.slot == slot);
-        if !names_it {
+        self.removing(port, |l| l.worker == worker && l.slot == slot)
+    }
+
+    /// A copy without `port`, whichever peering it names.
+    pub(crate) fn vacated(&self, port: Port) -> PortMap {
+        self.removing(port, |_| true)
+    }
+
+    /// A copy without `port`, if it names a location `names_it` accepts.
+    fn removing(&self, port: Port, names_it: impl Fn(&Location) -> bool) -> PortMap {
+        if !self.get(port).is_some_and(names_it) {
             return self.clone();
         }
         let mut map = self.clone();

@@ -292,3 +292,44 @@ fn frames_of_a_detached_peering_are_not_handed_over_as_its_ports_next_peerings()
     // The old frames' bytes were given back when they were dropped.
     assert_eq!(s.fabric.control_bytes(), 0);
 }
+
+#[test]
+fn frames_of_a_peering_the_control_plane_closed_are_dropped_before_its_worker_detaches_it() {
+    let config = ForwardConfig {
+        workers: 2,
+        ..ForwardConfig::default()
+    };
+    let mut s = Setup::new(2, config);
+    let port = s.port(1);
+    feed(&mut s.worker, s.slots[1], &frames(1, 3).concat());
+    s.worker.process(EPOCH);
+    // The control plane closes the peering; its worker has not detached
+    // it yet, and it goes on queueing frames meanwhile.
+    let counted = s.fabric.stats();
+    s.fabric.unpublish(port);
+    assert_eq!(
+        s.fabric.stats().frames_in,
+        counted.frames_in,
+        "still counted"
+    );
+    // The router has given the port to a new peering, which its worker has
+    // not attached yet either, when the control plane looks at the queue.
+    feed(&mut s.worker, s.slots[1], &frames(3, 1).concat());
+    s.worker.process(EPOCH);
+    assert!(s.poll_all().is_empty(), "the closed peering's frames");
+    let mut other = s.fabric.worker(1).unwrap();
+    let next = other.attach(port, EPOCH);
+    feed(&mut other, next, &frames(2, 1).concat());
+    other.process(EPOCH);
+    let received = s.poll_all();
+    assert_eq!(received.len(), 1, "only the new peering's frame");
+    assert_eq!(received[0].port, port);
+    assert_eq!(received[0].frame, protocol_frame(2));
+    drop(received);
+    // The old peering's late detach leaves the new peering's port alone.
+    assert_eq!(s.worker.detach(s.slots[1]), Some(port));
+    assert!(s.fabric.ports().get(port).is_some_and(|l| l.worker == 1));
+    assert_eq!(s.fabric.control_bytes(), 0);
+    // Counted once: 3 + 1 frames from the old peering, 1 from the new.
+    assert_eq!(s.fabric.stats().frames_in, counted.frames_in + 2);
+}

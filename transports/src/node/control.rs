@@ -318,6 +318,9 @@ impl Control {
             return;
         };
         info!(port = record.port, uri = %record.uri, %reason, "peering removed");
+        // Before the router can give the port to another peering: what
+        // this one still has queued must not pass for the next one's.
+        self.fabric.unpublish(record.port);
         if let Some(driver) = self.drivers.get(record.driver) {
             driver.send(DriverCommand::Detach(id));
         }
