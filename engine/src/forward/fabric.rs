@@ -231,8 +231,9 @@ impl Fabric {
     /// stay charged to its peering until it is dropped: hold it while it
     /// waits to be handled, drop it after.
     ///
-    /// Frames of a peering detached since they were queued are dropped
-    /// here: its port may already be another peering's, which must not
+    /// Frames of a peering detached or [unpublished](Self::unpublish)
+    /// since they were queued are dropped here: its port may already be
+    /// another peering's, which must not
     /// answer for them (a closed flooder's bad signatures would otherwise
     /// cut off the honest peer that took its port).
     pub fn poll_control(&self) -> Option<ControlFrame> {
