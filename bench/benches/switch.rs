@@ -149,7 +149,10 @@ impl Switchboard {
     fn new(router: &mut Router, ports: &[Port], config: ForwardConfig) -> Switchboard {
         let fabric = Fabric::new(config, router.routing_table());
         let mut worker = fabric.worker(0).expect("worker 0");
-        let slots = ports.iter().map(|&p| worker.attach(p, NOW)).collect();
+        let slots = ports
+            .iter()
+            .map(|&p| worker.attach(fabric.lease(p), NOW).expect("leased"))
+            .collect();
         Switchboard {
             _fabric: fabric,
             worker,

@@ -1,8 +1,9 @@
 //! What the workers, the control thread and the application share: the
 //! published routing table and port map, and every queue between threads.
 
+use std::collections::HashMap;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 use crossbeam_queue::ArrayQueue;
@@ -15,7 +16,7 @@ use super::doorbell::Doorbell;
 use super::error::{LocalSendError, ProtocolSendError};
 use super::messages::{ControlFrame, LocalDelivery};
 use super::plane_stats::PlaneStats;
-use super::port_map::{PortMap, SlotId};
+use super::port_map::{Location, PortLease, PortMap, SlotId};
 use super::worker::Worker;
 use crate::control::{Millis, Port, RoutingTable, TrafficAction, LOCAL_PORT};
 use crate::wire::Frame;
@@ -57,16 +58,20 @@ pub struct Fabric {
     control_ledger: Arc<ControlLedger>,
     deliveries: ArrayQueue<LocalDelivery>,
     local: PeeringCounters,
-    /// The counts of peerings detached so far, and the counters of those
-    /// taken off the port map but not yet detached. Held while a peering's
-    /// counters move from the port map to here, and while the stats are
-    /// summed, so that no sum counts a peering twice or not at all.
-    retired: Mutex<Retired>,
+    /// Held while the port map changes and while the stats are summed.
+    books: Mutex<PortBooks>,
 }
 
-/// Peerings the port map no longer names, for the sums.
+/// What changes with the port map, under one lock: which lease may
+/// publish each port, and the counts of the peerings it no longer names,
+/// so that no sum counts a peering twice or not at all.
 #[derive(Debug, Default)]
-struct Retired {
+struct PortBooks {
+    /// The lease that may publish each port, until it is published or the
+    /// control plane gives the port up ([`Fabric::unpublish`]).
+    leases: HashMap<Port, u64>,
+    /// The number of the last lease handed out.
+    last_lease: u64,
     /// The counts of the peerings detached so far.
     totals: PlaneStats,
     /// Peerings the control plane closed ([`Fabric::unpublish`]) that
@@ -105,7 +110,7 @@ impl Fabric {
             control_ledger,
             deliveries: ArrayQueue::new(config.delivery_queue_len),
             local: PeeringCounters::new(Millis(0)),
-            retired: Mutex::default(),
+            books: Mutex::default(),
             config,
         })
     }
@@ -164,21 +169,51 @@ impl Fabric {
     /// of each peering's counters, so it costs in proportion to the
     /// peerings; nothing on the per-frame path waits for it.
     pub fn stats(&self) -> PlaneStats {
-        let retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut stats = retired.totals;
+        let books = self.books();
+        let mut stats = books.totals;
         let ports = self.ports.load();
         let attached = ports.ports().map(|(_, location)| &location.counters);
-        for counters in attached.chain(&retired.closing) {
+        for counters in attached.chain(&books.closing) {
             let peering = counters.snapshot();
             stats.add_counts(&peering);
             stats.add_queues(&peering);
         }
-        drop(retired);
+        drop(books);
         stats.drops.add(&self.local.snapshot().drops);
         stats.control_queue_frames = self.control.len() as u64;
         stats.control_queue_bytes = self.control_ledger.charged() as u64;
         stats.deliveries_queued = self.deliveries.len() as u64;
         stats
+    }
+
+    fn books(&self) -> MutexGuard<'_, PortBooks> {
+        self.books.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A lease on `port` for the peering the control plane just put on it:
+    /// the worker that takes the peering publishes the port with it
+    /// ([`Worker::attach`]). It voids any earlier lease on the port, so a
+    /// peering closed before its worker attached it can never publish the
+    /// port over the peering that took it next, whichever worker gets to
+    /// its attach first.
+    pub fn lease(&self, port: Port) -> PortLease {
+        let mut books = self.books();
+        books.last_lease += 1;
+        let number = books.last_lease;
+        books.leases.insert(port, number);
+        PortLease { port, number }
+    }
+
+    /// Publishes `location` as the port's, if `lease` is still the port's;
+    /// either way the lease is used up.
+    pub(crate) fn publish(&self, lease: PortLease, location: Location) -> bool {
+        let mut books = self.books();
+        if books.leases.get(&lease.port) != Some(&lease.number) {
+            return false;
+        }
+        books.leases.remove(&lease.port);
+        self.ports.rcu(|map| map.with(lease.port, location.clone()));
+        true
     }
 
     /// Unpublishes `port` if it still names `worker`'s `slot`, and keeps
@@ -195,31 +230,33 @@ impl Fabric {
         slot: SlotId,
         counters: &PeeringCounters,
     ) {
-        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut books = self.books();
         self.ports.rcu(|map| map.without(port, worker, slot));
-        retired
+        books
             .closing
             .retain(|closing| !std::ptr::eq(Arc::as_ptr(closing), counters));
-        retired.totals.add_counts(&counters.snapshot());
+        books.totals.add_counts(&counters.snapshot());
     }
 
     /// Takes `port` out of the port map at once, whichever peering it
-    /// names. The control plane calls it when it closes a peering, before
-    /// the port can be given to another: the closed peering's worker
-    /// detaches it later, and until then frames it still queues for the
-    /// control plane would pass for the port's next peering's (see
-    /// [`poll_control`](Self::poll_control)). From now on they are
-    /// dropped, and traffic stops going to it. The worker's detach then
-    /// finds the port gone, or naming the newer peering, and leaves it.
+    /// names, and voids its lease. The control plane calls it when it
+    /// closes a peering, before the port can be given to another: the
+    /// closed peering's worker detaches it later, and until then frames it
+    /// still queues for the control plane would pass for the port's next
+    /// peering's (see [`poll_control`](Self::poll_control)). From now on
+    /// they are dropped, and traffic stops going to it. The worker's
+    /// detach then finds the port gone, or naming the newer peering, and
+    /// leaves it; a peering not attached yet never publishes the port.
     pub fn unpublish(&self, port: Port) {
-        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut books = self.books();
+        books.leases.remove(&port);
         let mut named = None;
         self.ports.rcu(|map| {
             named = map.get(port).map(|l| Arc::clone(&l.counters));
             map.vacated(port)
         });
         // Counted with the others until its worker detaches it.
-        retired.closing.extend(named);
+        books.closing.extend(named);
     }
 
     /// Counters of frames the local application sent (port 0).

@@ -75,5 +75,5 @@ pub use fabric::Fabric;
 pub use messages::{ControlFrame, LocalDelivery};
 pub use output::OutputChunks;
 pub use plane_stats::PlaneStats;
-pub use port_map::{Location, PortMap, SlotId};
+pub use port_map::{Location, PortLease, PortMap, SlotId};
 pub use worker::{BrokenPeering, Worker};

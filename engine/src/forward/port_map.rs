@@ -16,6 +16,22 @@ pub struct SlotId {
     pub generation: u32,
 }
 
+/// The right to publish where one peering on a port lives, handed out by
+/// [`Fabric::lease`](super::Fabric::lease) when the control plane puts a
+/// peering on the port and used by the worker that attaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortLease {
+    pub(crate) port: Port,
+    pub(crate) number: u64,
+}
+
+impl PortLease {
+    /// The port it is for.
+    pub fn port(&self) -> Port {
+        self.port
+    }
+}
+
 /// Where a port's peering lives.
 #[derive(Debug, Clone)]
 pub struct Location {

@@ -15,7 +15,7 @@ use super::fabric::Fabric;
 use super::flow_memo::FlowMemo;
 use super::input::InputBuffer;
 use super::output::{OutputChunks, OutputQueue};
-use super::port_map::{Location, PortMap, SlotId};
+use super::port_map::{Location, PortLease, PortMap, SlotId};
 use super::route_cache::RouteCache;
 use super::slot::{InputSlot, InputState, OutputSlot};
 use super::switch::{Halt, Switch};
@@ -125,9 +125,14 @@ impl Worker {
         &self.doorbell
     }
 
-    /// Attaches the peering the control plane put on `port` (after its
-    /// handshake) and publishes where it lives.
-    pub fn attach(&mut self, port: Port, now: Millis) -> SlotId {
+    /// Attaches the peering the control plane put on the port of `lease`
+    /// ([`Fabric::lease`], after its handshake) and publishes where it
+    /// lives. `None` when the lease is void: the control plane closed the
+    /// peering, or gave its port to another, before it got here; nothing
+    /// is attached then, and the peering's connection is for the caller to
+    /// close.
+    pub fn attach(&mut self, lease: PortLease, now: Millis) -> Option<SlotId> {
+        let port = lease.port();
         let index = self.free.pop().unwrap_or_else(|| {
             self.inputs.push(None);
             self.outputs.push(None);
@@ -164,10 +169,13 @@ impl Worker {
             slot: id,
             counters,
         };
-        self.fabric
-            .ports
-            .rcu(|map| map.with(port, location.clone()));
-        id
+        if !self.fabric.publish(lease, location) {
+            self.inputs[index as usize] = None;
+            self.outputs[index as usize] = None;
+            self.free.push(index);
+            return None;
+        }
+        Some(id)
     }
 
     /// Detaches a peering (its connection closed) and unpublishes its port,

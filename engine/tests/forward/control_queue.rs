@@ -44,7 +44,7 @@ impl Setup {
         let slots = fixture
             .ports
             .iter()
-            .map(|&port| worker.attach(port, EPOCH))
+            .map(|&port| worker.attach(fabric.lease(port), EPOCH).expect("leased"))
             .collect();
         let wakes = Arc::new(AtomicUsize::new(0));
         let seen = Arc::clone(&wakes);
@@ -210,7 +210,9 @@ fn a_worker_held_back_is_always_woken_by_a_release_on_another_thread() {
     let mut fixture = Fixture::new(2);
     let fabric = Fabric::new(smallest_peering_bound(), fixture.table());
     let mut worker = fabric.worker(0).unwrap();
-    let slot = worker.attach(fixture.ports[1], EPOCH);
+    let slot = worker
+        .attach(fabric.lease(fixture.ports[1]), EPOCH)
+        .expect("leased");
     let bell = Arc::new(Bell::default());
     let ringer = Arc::clone(&bell);
     assert!(fabric.doorbell(0).unwrap().install(move || ringer.ring()));
@@ -281,7 +283,10 @@ fn frames_of_a_detached_peering_are_not_handed_over_as_its_ports_next_peerings()
     // The peering closes with its frames still queued, and a new peering
     // takes its port before the control plane looks at the queue.
     assert_eq!(s.worker.detach(s.slots[1]), Some(port));
-    let next = s.worker.attach(port, EPOCH);
+    let next = s
+        .worker
+        .attach(s.fabric.lease(port), EPOCH)
+        .expect("leased");
     feed(&mut s.worker, next, &frames(2, 1).concat());
     s.worker.process(EPOCH);
     let received = s.poll_all();
@@ -318,7 +323,7 @@ fn frames_of_a_peering_the_control_plane_closed_are_dropped_before_its_worker_de
     s.worker.process(EPOCH);
     assert!(s.poll_all().is_empty(), "the closed peering's frames");
     let mut other = s.fabric.worker(1).unwrap();
-    let next = other.attach(port, EPOCH);
+    let next = other.attach(s.fabric.lease(port), EPOCH).expect("leased");
     feed(&mut other, next, &frames(2, 1).concat());
     other.process(EPOCH);
     let received = s.poll_all();
@@ -332,4 +337,45 @@ fn frames_of_a_peering_the_control_plane_closed_are_dropped_before_its_worker_de
     assert_eq!(s.fabric.control_bytes(), 0);
     // Counted once: 3 + 1 frames from the old peering, 1 from the new.
     assert_eq!(s.fabric.stats().frames_in, counted.frames_in + 2);
+}
+
+#[test]
+fn a_peering_closed_before_its_worker_attached_it_never_takes_its_port_from_the_next() {
+    // Whichever of the two workers gets to its attach first.
+    for stale_first in [true, false] {
+        let config = ForwardConfig {
+            workers: 2,
+            ..ForwardConfig::default()
+        };
+        let mut fixture = Fixture::new(2);
+        let fabric = Fabric::new(config, fixture.table());
+        let mut first = fabric.worker(0).unwrap();
+        let mut second = fabric.worker(1).unwrap();
+        let port = fixture.ports[1];
+        // The control plane puts a peering on the port for the first
+        // worker, closes it before that worker attached it, and gives the
+        // port to a new peering on the second worker.
+        let stale = fabric.lease(port);
+        fabric.unpublish(port);
+        let next = fabric.lease(port);
+        let attached = if stale_first {
+            assert_eq!(first.attach(stale, EPOCH), None, "the closed peering");
+            second.attach(next, EPOCH).expect("the new peering")
+        } else {
+            let slot = second.attach(next, EPOCH).expect("the new peering");
+            assert_eq!(first.attach(stale, EPOCH), None, "the closed peering");
+            slot
+        };
+        let location = fabric.ports().get(port).cloned().expect("published");
+        assert_eq!((location.worker, location.slot), (1, attached));
+        // Its frames are the port's.
+        feed(&mut second, attached, &frames(2, 1).concat());
+        second.process(EPOCH);
+        let received: Vec<ControlFrame> = std::iter::from_fn(|| fabric.poll_control()).collect();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].port, port);
+        // A lease is good for one attach only.
+        assert_eq!(first.attach(next, EPOCH), None, "a lease used twice");
+        assert_eq!(fabric.ports().get(port).map(|l| l.worker), Some(1));
+    }
 }

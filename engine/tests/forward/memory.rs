@@ -23,7 +23,7 @@ fn worker_with(peerings: u64, config: ForwardConfig) -> (Arc<Fabric>, Worker, Ve
     let fabric = Fabric::new(config, router.routing_table());
     let mut worker = fabric.worker(0).unwrap();
     let slots = (1..=peerings)
-        .map(|port| worker.attach(port, EPOCH))
+        .map(|port| worker.attach(fabric.lease(port), EPOCH).expect("leased"))
         .collect();
     (fabric, worker, slots)
 }
@@ -84,7 +84,7 @@ fn a_partial_frame_keeps_its_buffer_and_traffic_keeps_its_lane_until_written() {
     let slots: Vec<SlotId> = fixture
         .ports
         .iter()
-        .map(|&port| worker.attach(port, EPOCH))
+        .map(|&port| worker.attach(fabric.lease(port), EPOCH).expect("leased"))
         .collect();
     let key = signing_key(2, 1);
     let watermark = fixture.add_path(&key, fixture.ports[1]);

@@ -154,7 +154,12 @@ fn setup(config: ForwardConfig) -> Setup {
         .enumerate()
         .map(|(i, &port)| {
             let w = i * 2 / PEERS;
-            (w, workers[w].attach(port, EPOCH))
+            (
+                w,
+                workers[w]
+                    .attach(fabric.lease(port), EPOCH)
+                    .expect("leased"),
+            )
         })
         .collect();
     Setup {

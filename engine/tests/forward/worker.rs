@@ -44,7 +44,7 @@ impl Bench {
         let slots = fixture
             .ports
             .iter()
-            .map(|&port| worker.attach(port, EPOCH))
+            .map(|&port| worker.attach(fabric.lease(port), EPOCH).expect("leased"))
             .collect();
         (fabric, worker, slots)
     }
@@ -474,7 +474,10 @@ fn frames_queued_for_a_detached_peering_never_reach_its_successor() {
     b.fabric.send_protocol(port, keepalive()).unwrap();
     let old = b.slots[1];
     b.worker.detach(old);
-    let new = b.worker.attach(port, EPOCH);
+    let new = b
+        .worker
+        .attach(b.fabric.lease(port), EPOCH)
+        .expect("leased");
     assert_eq!(new.index, old.index);
     assert_ne!(new, old);
     b.worker.process(EPOCH);

@@ -3,8 +3,7 @@
 use std::fmt;
 use std::io;
 
-use pinecone_engine::control::Port;
-use pinecone_engine::forward::PeeringError;
+use pinecone_engine::forward::{PeeringError, PortLease};
 
 use crate::peering::PeerStream;
 use crate::websocket::codec::FrameError;
@@ -17,12 +16,12 @@ pub(crate) struct PeeringId(pub(crate) u64);
 /// An instruction from the control thread to a driver.
 #[derive(Debug)]
 pub(crate) enum DriverCommand {
-    /// Take over `stream`, the peering the router put on `port`.
+    /// Take over `stream`, the peering the router put on the lease's port.
     Attach {
         /// The peering.
         id: PeeringId,
-        /// Its port.
-        port: Port,
+        /// Its port, to publish where it lives with.
+        lease: PortLease,
         /// Its connected stream.
         stream: PeerStream,
     },

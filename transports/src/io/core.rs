@@ -6,8 +6,9 @@ use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use crossbeam_channel::Receiver;
-use pinecone_engine::control::{Millis, Port};
-use pinecone_engine::forward::{SlotId, Worker};
+use pinecone_engine::control::Millis;
+use pinecone_engine::forward::{PortLease, SlotId, Worker};
+use tracing::debug;
 
 use super::clock;
 use super::command::{CloseReason, DriverCommand, DriverReport, PeeringId};
@@ -126,8 +127,8 @@ impl DriverCore {
     pub(crate) fn take_commands(&mut self, readiness: &mut impl Readiness) {
         while let Ok(command) = self.inbox.try_recv() {
             match command {
-                DriverCommand::Attach { id, port, stream } => {
-                    self.attach(id, port, stream, readiness)
+                DriverCommand::Attach { id, lease, stream } => {
+                    self.attach(id, lease, stream, readiness)
                 }
                 DriverCommand::Detach(id) => {
                     let index = self
@@ -145,7 +146,7 @@ impl DriverCore {
     fn attach(
         &mut self,
         id: PeeringId,
-        port: Port,
+        lease: PortLease,
         stream: PeerStream,
         readiness: &mut impl Readiness,
     ) {
@@ -153,7 +154,15 @@ impl DriverCore {
             self.report_closed(id, CloseReason::Io(error));
             return;
         }
-        let slot = self.worker.attach(port, clock::now());
+        let Some(slot) = self.worker.attach(lease, clock::now()) else {
+            // Closed by the control plane before it got here, which has
+            // forgotten it: dropping the stream closes the connection.
+            debug!(
+                port = lease.port(),
+                "a peering closed before it was attached is dropped"
+            );
+            return;
+        };
         if let Err(error) = readiness.register(stream.as_raw_fd(), token(slot)) {
             self.worker.detach(slot);
             self.report_closed(id, CloseReason::Io(error));

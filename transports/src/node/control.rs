@@ -268,7 +268,8 @@ impl Control {
         });
         info!(port, peer = %public_key, uri = %origin.uri, zone = %origin.zone,
             outbound = origin.outbound, worker = driver_index, "peering added");
-        driver.send(DriverCommand::Attach { id, port, stream });
+        let lease = self.fabric.lease(port);
+        driver.send(DriverCommand::Attach { id, lease, stream });
         Ok(())
     }
 
