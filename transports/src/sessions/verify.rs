@@ -65,6 +65,13 @@ fn algorithms() -> WebPkiSupportedAlgorithms {
     rustls::crypto::ring::default_provider().signature_verification_algorithms
 }
 
+/// What either side answers a TLS 1.2 signature with: QUIC needs TLS 1.3.
+const TLS12_REFUSED: Error =
+    Error::PeerIncompatible(rustls::PeerIncompatible::Tls13RequiredForQuic);
+
+/// The signature schemes either side accepts: ed25519 alone.
+const SCHEMES: [SignatureScheme; 1] = [SignatureScheme::ED25519];
+
 /// The dialler's check of the server: its certificate holds the key
 /// dialled.
 #[derive(Debug)]
@@ -89,9 +96,7 @@ impl ServerCertVerifier for DialledKey {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        Err(Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
-        ))
+        Err(TLS12_REFUSED)
     }
 
     fn verify_tls13_signature(
@@ -104,7 +109,7 @@ impl ServerCertVerifier for DialledKey {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![SignatureScheme::ED25519]
+        SCHEMES.to_vec()
     }
 }
 
@@ -134,9 +139,7 @@ impl ClientCertVerifier for SourceKey {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        Err(Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
-        ))
+        Err(TLS12_REFUSED)
     }
 
     fn verify_tls13_signature(
@@ -149,6 +152,6 @@ impl ClientCertVerifier for SourceKey {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![SignatureScheme::ED25519]
+        SCHEMES.to_vec()
     }
 }
