@@ -176,7 +176,7 @@ impl Router {
         let Some(peer) = self.peers.get_mut(port) else {
             return Err(PeerError::UnknownPort);
         };
-        peer.last_received = now;
+        peer.last_received = peer.last_received.max(now);
         peer.bytes.count_rx(frame);
         self.counters.frames_received.count(frame);
         let result = self.dispatch(port, frame, now);

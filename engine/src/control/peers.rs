@@ -1,7 +1,7 @@
 //! The peerings attached to a router, by port.
 
 use super::announcement::StoredAnnouncement;
-use super::time::Millis;
+use super::time::{Millis, KEEPALIVE_INTERVAL, PEER_TIMEOUT};
 use crate::wire::{Coords, FrameType, PublicKey};
 
 /// A peering's port number on this node (1, 2, 3 …; 0 is the local router).
@@ -129,8 +129,18 @@ pub(crate) struct Peer {
     pub(crate) bytes: ByteCounters,
 }
 
+impl Peer {
+    /// When it next needs a keepalive, or has been silent too long,
+    /// whichever comes first.
+    pub(crate) fn next_deadline(&self) -> Millis {
+        self.last_sent
+            .saturating_add(KEEPALIVE_INTERVAL)
+            .min(self.last_received.saturating_add(PEER_TIMEOUT))
+    }
+}
+
 /// The peerings, indexed by port. Ports are handed out lowest free first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PeerTable {
     /// Slot `p` holds the peer on port `p`; slot 0 (the local router) is
     /// always empty.
@@ -139,6 +149,23 @@ pub(crate) struct PeerTable {
     /// port is found without a scan.
     free: std::collections::BTreeSet<usize>,
     count: usize,
+    /// No peer's [`next_deadline`](Peer::next_deadline) is earlier. A
+    /// peer's deadline only moves later (its times only move on), so this
+    /// stays a lower bound between [`refresh_deadline`](Self::refresh_deadline)
+    /// calls, when attaching lowers it: asking for the next timer costs
+    /// nothing per peer, however many peerings a node has.
+    earliest_deadline: Millis,
+}
+
+impl Default for PeerTable {
+    fn default() -> PeerTable {
+        PeerTable {
+            slots: Vec::new(),
+            free: std::collections::BTreeSet::new(),
+            count: 0,
+            earliest_deadline: Millis::NEVER,
+        }
+    }
 }
 
 impl PeerTable {
@@ -161,9 +188,25 @@ impl PeerTable {
                 self.slots.len() - 1
             }
         };
+        self.earliest_deadline = self.earliest_deadline.min(peer.next_deadline());
         self.slots[index] = Some(peer);
         self.count += 1;
         index as Port
+    }
+
+    /// No peer needs a keepalive or times out before this (or later: it is
+    /// a lower bound until the next [`refresh_deadline`](Self::refresh_deadline)).
+    pub(crate) fn earliest_deadline(&self) -> Millis {
+        self.earliest_deadline
+    }
+
+    /// Makes [`earliest_deadline`](Self::earliest_deadline) exact again.
+    pub(crate) fn refresh_deadline(&mut self) {
+        self.earliest_deadline = self
+            .iter()
+            .map(|(_, peer)| peer.next_deadline())
+            .min()
+            .unwrap_or(Millis::NEVER);
     }
 
     /// Detaches the peer on `port`.

@@ -114,3 +114,44 @@ fn poll_timeout_names_the_earliest_deadline() {
     solo.advance(10_000);
     assert!(solo.router.poll_timeout().unwrap() > solo.now);
 }
+
+#[test]
+fn keepalives_keep_time_for_peers_attached_and_heard_between_the_timers() {
+    // Peers attached at times off the one-second maintenance grid, each
+    // heard every 1.7 s: every keepalive goes out exactly 3 s after the
+    // last frame sent to its peer, never later, as the clock moves on one
+    // millisecond at a time and the router's timers run when it asks.
+    let mut solo = Solo::new(keepalive_config());
+    let start = solo.now.0;
+    let attach_at = [337, 1_205, 2_999, 4_444];
+    let peers = [0, 1, 2, 3];
+    let mut ports = Vec::new();
+    let mut last_sent = std::collections::BTreeMap::new();
+    let mut keepalives = 0;
+    for ms in 1..=12_000 {
+        solo.advance(1);
+        if let Some(at) = attach_at.iter().position(|&at| at == ms) {
+            ports.push(solo.add(peers[at]));
+        }
+        if ms % 1_700 == 0 {
+            for &port in &ports {
+                solo.feed(port, &keepalive_frame()).unwrap();
+            }
+        }
+        for transmit in solo.out() {
+            if transmit.frame == keepalive_frame() {
+                let since = solo.now.0 - last_sent[&transmit.port];
+                assert_eq!(
+                    since, 3_000,
+                    "keepalive to port {} at {ms} ms",
+                    transmit.port
+                );
+                keepalives += 1;
+            }
+            last_sent.insert(transmit.port, solo.now.0);
+        }
+    }
+    assert_eq!(solo.now.0, start + 12_000);
+    assert_eq!(solo.router.peers().len(), peers.len(), "every peer stays");
+    assert!(keepalives >= 10, "{keepalives} keepalives");
+}
