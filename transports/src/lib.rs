@@ -31,7 +31,7 @@
 //! Linux only: the drivers use epoll (through mio) and io_uring, and
 //! writes use `MSG_NOSIGNAL`.
 //!
-//! With the cargo feature `bluetooth`, [`bluetooth`] peers with P2P
+//! With the cargo feature `bluetooth`, the `bluetooth` module peers with P2P
 //! Matrix apps over Bluetooth LE (Linux and BlueZ).
 //! End-to-end sessions (QUIC and TLS 1.3 over the overlay, see
 //! [`SessionStream`] and `Node::dial_session`) run on a thread of their

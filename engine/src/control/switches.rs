@@ -13,7 +13,7 @@ impl Router {
     /// is dropped at 1 (counted as a hop-limit drop). Takes effect in the
     /// forwarding plane with the next published routing table
     /// ([`take_table_update`](Self::take_table_update)). The starting
-    /// value is [`Config::hop_limiting`](super::Config::hop_limiting), off
+    /// value is [`RouterConfig::hop_limiting`](super::RouterConfig::hop_limiting), off
     /// by default as in the reference.
     pub fn set_hop_limiting(&mut self, enabled: bool) {
         self.config.hop_limiting = enabled;
@@ -34,7 +34,7 @@ impl Router {
     ///
     /// Like the reference's switches, this leaves alone the broadcast sent
     /// to each peer on its first announcement, which follows
-    /// [`Config::wakeup_broadcasts`](super::Config::wakeup_broadcasts), and
+    /// [`RouterConfig::wakeup_broadcasts`](super::RouterConfig::wakeup_broadcasts), and
     /// received broadcasts, which are handled and forwarded either way.
     pub fn set_wakeup_broadcasts(&mut self, enabled: bool, now: Millis) {
         if enabled {

@@ -15,7 +15,10 @@
 //!
 //! * A [`Fabric`] is shared by every thread: the routing table the control
 //!   plane publishes ([`Fabric::publish_table`]), the [`PortMap`] telling
-//!   which worker and slot has each port, and the bounded queues between
+//!   which worker and slot has each port (a worker publishes a peering's
+//!   port with the [`PortLease`] the control plane took for it, so a
+//!   peering closed before it was attached never takes the port back from
+//!   the next), and the bounded queues between
 //!   threads: per worker, batches of traffic from other workers, protocol
 //!   frames from the control plane and frames the local application sends
 //!   ([`Fabric::send_local`]); received protocol frames for the control
@@ -34,7 +37,8 @@
 //! The per-frame path takes no lock: the table and port map are loaded
 //! once per [`Worker::process`] call, each frame is parsed in the input
 //! buffer, routed (a worker remembers the table's answers for SNEK-routed
-//! flows until the table or the millisecond changes) and written once,
+//! flows until the table changes or the path entry an answer follows
+//! stops serving it) and written once,
 //! straight into its destination's output lane or into the batch for the
 //! worker that owns the destination. A transit frame that keeps its layout
 //! (every hop after the first, for SNEK traffic) is copied with its hop

@@ -5,7 +5,7 @@
 //! removal separates no two nodes (so every probed pair stays reachable),
 //! holds them down for [`DOWN_MS`], restores them, and waits [`UP_MS`]
 //! before the next cycle. Probe rounds run every
-//! [`PROBE_INTERVAL_MS`](crate::simulation::PROBE_INTERVAL_MS), starting at
+//! [`crate::simulation::PROBE_INTERVAL_MS`], starting at
 //! the first cut; after the last restore they go on for [`WATCH_MS`], and a
 //! full check ends the run.
 

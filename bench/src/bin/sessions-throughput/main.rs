@@ -52,7 +52,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Role {
-    /// Serve echo streams (prints READY <key> <address>).
+    /// Serve echo streams (prints `READY <key> <address>`).
     Serve,
     /// Echo bytes through a stream to a serving node (prints RESULT).
     Send {
