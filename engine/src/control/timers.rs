@@ -56,8 +56,8 @@ impl Router {
         }
         if self.config.keepalives {
             self.send_keepalives(now);
+            self.peers.refresh_deadline();
         }
-        self.peers.refresh_deadline();
     }
 
     fn send_keepalives(&mut self, now: Millis) {

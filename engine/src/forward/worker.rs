@@ -143,8 +143,19 @@ impl Worker {
             index,
             generation: self.attached,
         };
-        let config = self.fabric.config();
         let counters = Arc::new(PeeringCounters::new(now));
+        let location = Location {
+            worker: self.index,
+            slot: id,
+            counters: Arc::clone(&counters),
+        };
+        // Only this thread reaches the slot's queues, so the slot may
+        // appear after the port names it.
+        if !self.fabric.publish(lease, location) {
+            self.free.push(index);
+            return None;
+        }
+        let config = self.fabric.config();
         let input = InputSlot {
             id,
             port,
@@ -156,7 +167,7 @@ impl Worker {
         };
         let output = OutputSlot {
             id,
-            counters: Arc::clone(&counters),
+            counters,
             queue: OutputQueue::new(config.protocol_lane_len),
             held: VecDeque::new(),
             held_bytes: 0,
@@ -164,17 +175,6 @@ impl Worker {
         };
         self.inputs[index as usize] = Some(input);
         self.outputs[index as usize] = Some(output);
-        let location = Location {
-            worker: self.index,
-            slot: id,
-            counters,
-        };
-        if !self.fabric.publish(lease, location) {
-            self.inputs[index as usize] = None;
-            self.outputs[index as usize] = None;
-            self.free.push(index);
-            return None;
-        }
         Some(id)
     }
 
