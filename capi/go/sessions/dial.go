@@ -117,7 +117,10 @@ type dialTarget struct {
 
 // dialCancels counts the cancellations issued for each target, so that a
 // dial stopped by another dial's cancellation (the library cancels every
-// dial to a target at once) can tell and try again.
+// dial to a target at once) can tell and try again. A cancellation is
+// issued and counted under the lock, so a dial that read the count before
+// it began sees it move if one stopped it: one that reads it while a
+// cancellation is under way waits for it to end, and begins after it.
 type dialCancels struct {
 	mu    sync.Mutex
 	count map[dialTarget]uint64
@@ -131,10 +134,10 @@ func (d *dialCancels) generation(target dialTarget) uint64 {
 
 func (d *dialCancels) cancel(node *pinecone.Node, target dialTarget) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.count == nil {
 		d.count = make(map[dialTarget]uint64)
 	}
 	d.count[target]++
-	d.mu.Unlock()
 	_, _ = node.CancelSessionDials(target.remote, target.protocol)
 }
